@@ -179,3 +179,27 @@ def aware(value: date | datetime, tz) -> datetime:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=tz)
     return datetime(value.year, value.month, value.day, tzinfo=tz)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding of `check` (links, fragments, privacy, reviews ...), as data with a severity."""
+
+    severity: str  # ERROR | WARNING
+    kind: str  # 'broken-link', 'missing-fragment', 'orphan', 'missing-alt', 'external-404', ...
+    page: str  # output-relative path of the page it was found in ('' for site-wide findings)
+    target: str  # the href / src / value at fault ('' when none)
+    message: str
+    source: str | None = None  # project-relative source file an editor must fix
+    line: int | None = None  # line in that source file, where known
+
+    def as_dict(self) -> dict:
+        return {
+            "severity": self.severity,
+            "kind": self.kind,
+            "source": self.source,
+            "line": self.line,
+            "page": self.page,
+            "target": self.target,
+            "message": self.message,
+        }
