@@ -61,6 +61,7 @@ class Document:
     body: str  # Markdown body: BOM stripped, LF newlines
     body_line: int  # 1-based line of the source file where the body starts
     digest: str  # sha256 hex of the raw file bytes (cache key)
+    key_lines: Mapping[str, int] = field(default_factory=dict)  # front-matter key -> source line
 
     @property
     def title(self) -> str:
@@ -136,7 +137,9 @@ class Topic:
     label: str  # display label (vocabulary label, else most frequent spelling)
     description: str  # vocabulary description, '' when none
     in_vocabulary: bool
-    articles: tuple[str, ...] = field(default=())  # Document.path of published articles, newest first
+    articles: tuple[str, ...] = field(
+        default=()
+    )  # Document.path of published articles, newest first
 
 
 @dataclass(frozen=True)

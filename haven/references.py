@@ -1,0 +1,125 @@
+"""The bibliography (`content/references.yaml`) and how a reference is shown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from markupsafe import Markup, escape
+
+from .model import ERROR, Diagnostic
+
+REFERENCES_FILE = "content/references.yaml"
+_FIELDS = ("key", "authors", "year", "title", "container", "volume", "issue", "pages", "doi", "url")
+
+
+@dataclass(frozen=True)
+class Reference:
+    key: str
+    authors: str
+    year: str
+    title: str
+    container: str = ""
+    volume: str = ""
+    issue: str = ""
+    pages: str = ""
+    doi: str = ""
+    url: str = ""
+    line: int | None = None
+
+    @property
+    def link(self) -> str:
+        return f"https://doi.org/{self.doi}" if self.doi else self.url
+
+    def html(self) -> Markup:
+        """`Authors (Year). Title. Container, volume(issue), pages. link` with every part escaped."""
+        parts = [
+            escape(self.authors),
+            Markup(" (%s). ") % self.year,
+            escape(self.title.rstrip(".")),
+        ]
+        parts.append(Markup(". "))
+        if self.container:
+            where = escape(self.container)
+            if self.volume:
+                where += Markup(", ") + escape(self.volume)
+                if self.issue:
+                    where += Markup("(%s)") % self.issue
+            if self.pages:
+                where += Markup(", ") + escape(self.pages)
+            parts.append(Markup("<cite>%s</cite>. ") % where)
+        if self.link:
+            label = f"doi:{self.doi}" if self.doi else self.link
+            parts.append(Markup('<a href="%s" rel="noreferrer">%s</a>') % (self.link, label))
+        return Markup("").join(parts)
+
+
+def load_references(root: Path) -> tuple[dict[str, Reference], list[Diagnostic]]:
+    """Read the bibliography; a missing file is an empty bibliography."""
+    path = root / REFERENCES_FILE
+    if not path.exists():
+        return {}, []
+    diags: list[Diagnostic] = []
+    text = path.read_text(encoding="utf-8-sig")
+    try:
+        node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+    except (yaml.YAMLError, ValueError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        return {}, [
+            Diagnostic(
+                ERROR,
+                REFERENCES_FILE,
+                mark.line + 1 if mark else None,
+                None,
+                f"invalid YAML: {getattr(exc, 'problem', None) or exc}",
+            )
+        ]
+    if data is None:
+        return {}, []
+    if not isinstance(data, list):
+        return {}, [Diagnostic(ERROR, REFERENCES_FILE, 1, None, "expected a list of references")]
+    refs: dict[str, Reference] = {}
+    for i, item in enumerate(data):
+        line = node.value[i].start_mark.line + 1 if node is not None else None
+        if not isinstance(item, dict) or not item.get("key"):
+            diags.append(
+                Diagnostic(ERROR, REFERENCES_FILE, line, None, "each reference needs a key")
+            )
+            continue
+        unknown = set(item) - set(_FIELDS)
+        if unknown:
+            diags.append(
+                Diagnostic(
+                    ERROR,
+                    REFERENCES_FILE,
+                    line,
+                    None,
+                    f"unknown field {sorted(unknown)[0]!r}",
+                    key=str(item["key"]),
+                    hint=f"fields are {', '.join(_FIELDS)}",
+                )
+            )
+        missing = [f for f in ("authors", "year", "title") if not item.get(f)]
+        if missing:
+            diags.append(
+                Diagnostic(
+                    ERROR,
+                    REFERENCES_FILE,
+                    line,
+                    None,
+                    f"missing {', '.join(missing)}",
+                    key=str(item["key"]),
+                )
+            )
+            continue
+        key = str(item["key"])
+        if key in refs:
+            diags.append(
+                Diagnostic(ERROR, REFERENCES_FILE, line, None, "key is used twice", key=key)
+            )
+        refs[key] = Reference(
+            **{f: "" if item.get(f) is None else str(item[f]) for f in _FIELDS}, line=line
+        )
+    return refs, diags

@@ -1,0 +1,271 @@
+"""The only module that writes the site: stage in a sibling folder, then swap it in whole.
+
+A failed or interrupted build leaves the previous output byte-identical. Files whose bytes did not
+change are hard-linked from the previous output, so their modification time stays and rsync or a
+CDN upload sends only what changed.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import BuildError, UsageError
+from .model import ERROR, Diagnostic, Output
+
+MARKER = ".haven-build.json"
+STAGING_MARK = ".haven-staging"
+
+
+@dataclass(frozen=True)
+class WriteStats:
+    written: int
+    unchanged: int
+
+
+def check_output_folder(out: Path, root: Path) -> None:
+    """Refuse an output folder that would destroy something the generator did not make."""
+    out = out.resolve()
+    root = root.resolve()
+    forbidden = {
+        root,
+        root / "content",
+        root / "templates",
+        root / "static",
+        Path.home(),
+        Path("/"),
+    }
+    if out in forbidden or out in root.parents:
+        raise UsageError(
+            f"refusing to build into {out}: it holds other files",
+            [
+                Diagnostic(
+                    ERROR,
+                    "site.yaml",
+                    None,
+                    None,
+                    f"output folder {out} is the project, a source folder or a parent",
+                    key="output_dir",
+                    hint="use a folder of its own such as _site",
+                )
+            ],
+        )
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise UsageError(
+            f"{out} is not a folder",
+            [
+                Diagnostic(
+                    ERROR,
+                    "site.yaml",
+                    None,
+                    None,
+                    f"output path {out} is not a folder",
+                    key="output_dir",
+                )
+            ],
+        )
+    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
+        raise UsageError(
+            f"refusing to replace {out}",
+            [
+                Diagnostic(
+                    ERROR,
+                    "site.yaml",
+                    None,
+                    None,
+                    f"{out} is not empty and was not built by Haven (no {MARKER})",
+                    key="output_dir",
+                    hint="empty it yourself or choose another folder",
+                )
+            ],
+        )
+
+
+def safe_join(base: Path, rel: str) -> Path:
+    """base/rel, refusing absolute paths and '..' so nothing is written outside `base`."""
+    parts = rel.split("/")
+    if rel.startswith("/") or "\\" in rel or any(p in ("", ".", "..") for p in parts):
+        raise BuildError(f"unsafe output path {rel!r}")
+    return base.joinpath(*parts)
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def read_manifest(out: Path) -> dict:
+    try:
+        return json.loads((out / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+class _Lock:
+    """An exclusive lock beside the output folder: two builds never write it at once."""
+
+    def __init__(self, out: Path):
+        self.path = out.with_name(out.name + ".lock")
+        self.fd = -1
+
+    def __enter__(self):
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self.fd)
+            holder = self.path.read_text(errors="replace").strip() or "?"
+            raise BuildError(
+                f"another build is writing {self.path.with_suffix('')} (pid {holder})",
+                [
+                    Diagnostic(
+                        ERROR,
+                        str(self.path.name),
+                        None,
+                        None,
+                        f"another build is writing the output (pid {holder})",
+                        hint="wait for it to finish",
+                    )
+                ],
+            ) from None
+        os.ftruncate(self.fd, 0)
+        os.write(self.fd, str(os.getpid()).encode())
+        return self
+
+    def __exit__(self, *exc):
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)
+
+
+def _clean_leftovers(out: Path) -> None:
+    """Remove staging and old folders left by interrupted builds (only ones we made).
+
+    Called under the lock, so no other build is using them.
+    """
+    for pattern in (".tmp-*", ".old-*"):
+        for sibling in out.parent.glob(out.name + pattern):
+            if sibling.is_dir() and (
+                (sibling / STAGING_MARK).exists() or (sibling / MARKER).exists()
+            ):
+                shutil.rmtree(sibling, ignore_errors=True)
+
+
+def write_site(
+    outputs: Sequence[Output],
+    out: Path,
+    *,
+    root: Path,
+    manifest: dict,
+    keep_files: Sequence[str] = (),
+    before_swap: Callable[[Path], list[Diagnostic]] | None = None,
+) -> WriteStats:
+    """Write `outputs` as the new content of `out`, atomically.
+
+    `before_swap(staging)` runs on the complete staging folder (the search index is built there);
+    diagnostics it returns with severity error abort the build and leave `out` untouched.
+    """
+    out = out.resolve()
+    check_output_folder(out, root)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with _Lock(out):
+        _clean_leftovers(out)
+        old = read_manifest(out) if out.is_dir() else {}
+        old_digests: dict[str, str] = old.get("digests", {})
+        staging = out.with_name(f"{out.name}.tmp-{os.getpid()}")
+        if staging.exists():
+            shutil.rmtree(staging)
+        staging.mkdir()
+        (staging / STAGING_MARK).touch()
+        written = unchanged = 0
+        digests: dict[str, str] = {}
+        try:
+            made_dirs: set[Path] = set()
+            for item in outputs:
+                target = safe_join(staging, item.path)
+                if target.parent not in made_dirs:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    made_dirs.add(target.parent)
+                digest = _digest(item.data)
+                digests[item.path] = digest
+                if old_digests.get(item.path) == digest and _link(out / item.path, target):
+                    unchanged += 1
+                    continue
+                target.write_bytes(item.data)
+                written += 1
+            for name in keep_files:
+                src = out / name
+                if src.exists() and not (staging / name).exists():
+                    (shutil.copytree if src.is_dir() else shutil.copy2)(src, staging / name)
+            if before_swap is not None:
+                problems = before_swap(staging)
+                errors = [d for d in problems if d.severity == ERROR]
+                if errors:
+                    raise BuildError("a build step failed", errors)
+                written_extra, unchanged_extra = _relink_generated(staging, out, set(digests))
+                written += written_extra
+                unchanged += unchanged_extra
+            manifest = dict(manifest, digests=digests)
+            (staging / MARKER).write_text(
+                json.dumps(manifest, ensure_ascii=False, sort_keys=True), encoding="utf-8"
+            )
+            (staging / STAGING_MARK).unlink()
+            _swap(staging, out)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    return WriteStats(written, unchanged)
+
+
+def _link(src: Path, dst: Path) -> bool:
+    try:
+        os.link(src, dst)
+        return True
+    except OSError:
+        return False
+
+
+def _relink_generated(staging: Path, out: Path, planned: set[str]) -> tuple[int, int]:
+    """Files a build step made (the search index): keep the old file where the bytes are equal."""
+    written = unchanged = 0
+    for dirpath, _dirs, files in os.walk(staging):
+        for name in files:
+            path = Path(dirpath, name)
+            rel = path.relative_to(staging).as_posix()
+            if rel in planned or rel in (MARKER, STAGING_MARK):
+                continue
+            old = out / rel
+            try:
+                same = (
+                    old.stat().st_size == path.stat().st_size
+                    and old.read_bytes() == path.read_bytes()
+                )
+            except OSError:
+                same = False
+            if same:
+                tmp = path.with_name(name + ".relink")
+                if _link(old, tmp):
+                    os.replace(tmp, path)
+                    unchanged += 1
+                    continue
+            written += 1
+    return written, unchanged
+
+
+def _swap(staging: Path, out: Path) -> None:
+    """Two renames: the gap in which `out` does not exist is as short as it can be."""
+    if not out.exists():
+        os.replace(staging, out)
+        return
+    old = out.with_name(f"{out.name}.old-{os.getpid()}")
+    os.replace(out, old)
+    try:
+        os.replace(staging, out)
+    except BaseException:
+        os.replace(old, out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
