@@ -529,7 +529,7 @@ class Planner:
                     subtitle=c.description,
                     site_url=c.base_url,
                     feed_url=self.abs("/feed.xml"),
-                    entries=entries([d.path for d in self.p.articles]),
+                    entries=entries([d.path for d in self.p.articles]), author=c.title,
                     language=c.language,
                 ),
             )
@@ -544,7 +544,7 @@ class Planner:
                         subtitle=topic.description,
                         site_url=self.abs(summary["url"]),
                         feed_url=self.abs(f"/tags/{topic.slug}/feed.xml"),
-                        entries=entries(topic.articles),
+                        entries=entries(topic.articles), author=c.title,
                         language=c.language,
                     ),
                 )
