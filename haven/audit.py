@@ -1,0 +1,215 @@
+"""Site policies that `check` enforces for readers' safety: privacy, quick exit, support lines,
+review dates, reading level and leftover placeholders. Findings are `Problem`s."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from selectolax.lexbor import LexborHTMLParser
+
+from .model import ERROR, INFO, WARNING, Document, Problem, Rendered
+
+# Elements whose URL attribute makes the browser fetch something as the page loads.
+RESOURCE_ATTRS = (("script", "src"), ("img", "src"), ("iframe", "src"), ("frame", "src"),
+                  ("video", "src"), ("video", "poster"), ("audio", "src"), ("source", "src"),
+                  ("track", "src"), ("embed", "src"), ("object", "data"), ("input", "src"))
+FETCHING_RELS = {"stylesheet", "icon", "preload", "prefetch", "modulepreload", "preconnect",
+                 "dns-prefetch", "manifest", "apple-touch-icon", "mask-icon"}
+STORAGE_APIS = re.compile(r"\b(localStorage|sessionStorage|indexedDB|document\.cookie)\b")
+DATA_SCRIPT_TYPES = {"application/ld+json", "application/json"}
+
+
+def _external(url: str, own_host: str) -> bool:
+    parts = urlsplit(url.strip())
+    return bool(parts.netloc) and parts.netloc.lower() != own_host
+
+
+def audit_html(page: str, html: bytes | str, *, own_host: str, exit_url: str | None,
+               source: str | None = None) -> list[Problem]:
+    """Privacy and quick-exit rules for one built page."""
+    problems: list[Problem] = []
+
+    def add(severity: str, kind: str, target: str, message: str) -> None:
+        problems.append(Problem(severity, kind, page, target, message, source))
+
+    tree = LexborHTMLParser(html)
+    for tag, attr in RESOURCE_ATTRS:
+        for node in tree.css(f"{tag}[{attr}]"):
+            url = node.attributes.get(attr) or ""
+            if _external(url, own_host):
+                add(ERROR, "third-party-resource", url,
+                    f"<{tag} {attr}> loads from another host; readers' visits would be seen there")
+    for node in tree.css("img[srcset], source[srcset]"):
+        for part in (node.attributes.get("srcset") or "").split(","):
+            url = part.strip().split(" ")[0]
+            if url and _external(url, own_host):
+                add(ERROR, "third-party-resource", url, "srcset loads from another host")
+    for node in tree.css("link[href]"):
+        rels = set((node.attributes.get("rel") or "").lower().split())
+        url = node.attributes.get("href") or ""
+        if rels & FETCHING_RELS and _external(url, own_host):
+            add(ERROR, "third-party-resource", url, "<link> loads from another host")
+    for node in tree.css("style"):
+        for url in re.findall(r"url\(\s*['\"]?([^'\")]+)", node.text() or ""):
+            if _external(url, own_host):
+                add(ERROR, "third-party-resource", url, "CSS url() loads from another host")
+    for node in tree.css("script"):
+        kind = (node.attributes.get("type") or "").lower()
+        if "src" not in node.attributes and kind not in DATA_SCRIPT_TYPES:
+            add(ERROR, "inline-script", "<script>",
+                "inline script: the Content-Security-Policy blocks it; move it to static/js/")
+    for node in tree.css("*"):
+        for name in node.attributes:
+            if name.lower().startswith("on"):
+                add(ERROR, "inline-handler", f"{node.tag} {name}",
+                    f"inline event handler {name}= on <{node.tag}>; use a script file")
+            elif name.lower() == "style":
+                add(ERROR, "inline-style", f"{node.tag} style",
+                    f"inline style on <{node.tag}>; the Content-Security-Policy blocks it")
+        if node.tag in ("video", "audio") and "autoplay" in node.attributes:
+            add(ERROR, "autoplay", node.tag, f"<{node.tag} autoplay>: media must never start by itself")
+    for node in tree.css("a[href]"):
+        url = node.attributes.get("href") or ""
+        rel = set((node.attributes.get("rel") or "").lower().split())
+        if _external(url, own_host) and "noreferrer" not in rel:
+            add(WARNING, "referrer-leak", url, 'link to another site without rel="noreferrer"')
+        if (node.attributes.get("target") or "") == "_blank":
+            add(WARNING, "new-window", url, 'target="_blank" breaks the Back button; remove it')
+    csp = tree.css_first('meta[http-equiv="Content-Security-Policy"]')
+    if csp is None or "default-src 'self'" not in (csp.attributes.get("content") or ""):
+        add(ERROR, "missing-csp", "", "no Content-Security-Policy meta with default-src 'self'")
+    referrer = tree.css_first('meta[name="referrer"]')
+    if referrer is None or referrer.attributes.get("content") != "no-referrer":
+        add(ERROR, "missing-referrer-policy", "", 'no <meta name="referrer" content="no-referrer">')
+    if exit_url:
+        for selector, what in ((".exit-this-page__button", "Exit this page button"),
+                               (".js-exit-skiplink", "Exit this page skip link")):
+            nodes = tree.css(f"a{selector}")
+            if len(nodes) != 1:
+                add(ERROR, "quick-exit", selector, f"expected one {what}, found {len(nodes)}")
+                continue
+            attrs = nodes[0].attributes
+            rel = set((attrs.get("rel") or "").split())
+            if attrs.get("href") != exit_url or not {"nofollow", "noreferrer"} <= rel:
+                add(ERROR, "quick-exit", attrs.get("href") or "",
+                    f'{what} must link to {exit_url} with rel="nofollow noreferrer"')
+    return problems
+
+
+def audit_site(out_dir: Path, *, config, documents: Sequence[Document],
+               rendered: Mapping[str, Rendered], sources: Mapping[str, str], now: datetime,
+               placeholder_lines: Mapping[str, list[int]] | None = None) -> list[Problem]:
+    """Every policy check over the built folder and the documents it was built from."""
+    own_host = urlsplit(config.base_url).netloc.lower()
+    exit_url = config.exit_this_page.url if config.exit_this_page.enabled else None
+    problems: list[Problem] = []
+    for page in _html_pages(out_dir):
+        problems += audit_html(page, (out_dir / page).read_bytes(), own_host=own_host,
+                               exit_url=exit_url, source=sources.get(page))
+    problems += _static_scripts(out_dir)
+    if exit_url and not (out_dir / "online-safety" / "index.html").exists():
+        problems.append(Problem(ERROR, "quick-exit", "", "/online-safety/",
+                                "no Online safety page explains the quick exit",
+                                "content/pages/online-safety.md"))
+    problems += support_freshness(config, now.date())
+    problems += review_dates(config, documents, now.date())
+    problems += reading_levels(config, documents, rendered)
+    for path, lines in sorted((placeholder_lines or {}).items()):
+        for line in lines:
+            problems.append(Problem(WARNING, "placeholder", "", "TODO",
+                                    "placeholder text left from `new`: replace it", path, line))
+    return problems
+
+
+def _html_pages(out_dir: Path) -> Iterable[str]:
+    for dirpath, dirnames, files in os.walk(out_dir):
+        dirnames[:] = sorted(d for d in dirnames if d != "pagefind")
+        for name in sorted(files):
+            if name.endswith(".html"):
+                yield Path(dirpath, name).relative_to(out_dir).as_posix()
+
+
+def _static_scripts(out_dir: Path) -> list[Problem]:
+    problems = []
+    for path in sorted((out_dir / "static").rglob("*.js")) if (out_dir / "static").is_dir() else ():
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for match in STORAGE_APIS.finditer(text):
+            rel = path.relative_to(out_dir).as_posix()
+            line = text.count("\n", 0, match.start()) + 1
+            problems.append(Problem(ERROR, "storage-api", rel, match.group(1),
+                                    f"{match.group(1)} leaves a trace on the reader's device",
+                                    rel, line))
+    return problems
+
+
+def support_freshness(config, today: date) -> list[Problem]:
+    """Support lines whose numbers were confirmed too long ago."""
+    problems = []
+    limit = config.review.support_max_age_days
+    for i, line in enumerate(config.support):
+        if line.last_verified is None:
+            problems.append(Problem(WARNING, "support-unverified", "", line.name,
+                                    f"support line '{line.name}' has no last_verified date",
+                                    "site.yaml", None))
+        elif (today - line.last_verified).days > limit:
+            problems.append(Problem(
+                WARNING, "support-stale", "", line.name,
+                f"support line '{line.name}' was last verified on {line.last_verified} "
+                f"({(today - line.last_verified).days} days ago, limit {limit}): confirm the number "
+                "on the service's own site and update last_verified", "site.yaml", None))
+    return problems
+
+
+def review_dates(config, documents: Sequence[Document], today: date) -> list[Problem]:
+    """Overdue and soon-due reviews; a reviewer who is also the author."""
+    problems = []
+    soon = timedelta(days=config.review.soon_days)
+    for doc in documents:
+        last = doc.meta.get("last_reviewed")
+        if not last:
+            continue
+        due = doc.meta.get("next_review") or last + timedelta(days=config.review.interval_days)
+        line = doc.key_lines.get("next_review") or doc.key_lines.get("last_reviewed")
+        if due < today:
+            problems.append(Problem(WARNING, "review-overdue", "", str(due),
+                                    f"review was due on {due}", doc.path, line))
+        elif due - today <= soon:
+            problems.append(Problem(WARNING, "review-due-soon", "", str(due),
+                                    f"review is due on {due}, within {soon.days} days",
+                                    doc.path, line))
+        reviewer = (doc.meta.get("reviewed_by") or "").strip().casefold()
+        author = (doc.meta.get("author") or config.author or "").strip().casefold()
+        if reviewer and reviewer == author:
+            problems.append(Problem(WARNING, "reviewer-is-author", "", doc.meta["reviewed_by"],
+                                    "the reviewer is also the author; a review needs a second person",
+                                    doc.path, doc.key_lines.get("reviewed_by")))
+    return problems
+
+
+def reading_level(text: str) -> tuple[float, float]:
+    """(SMOG grade, Flesch reading ease) of plain text, by textstat."""
+    import textstat
+
+    return textstat.smog_index(text), textstat.flesch_reading_ease(text)
+
+
+def reading_levels(config, documents: Sequence[Document], rendered: Mapping[str, Rendered]) -> list[Problem]:
+    """Each article's reading level: information, or a warning above the site's threshold."""
+    problems = []
+    limits = config.readability
+    for doc in documents:
+        if doc.kind != "article" or doc.path not in rendered:
+            continue
+        smog, flesch = reading_level(rendered[doc.path].text)
+        message = f"reading level: SMOG {smog:.1f} (at most {limits.smog_max:g}), " \
+                  f"Flesch reading ease {flesch:.0f} (at least {limits.flesch_min:g})"
+        too_hard = smog > limits.smog_max or flesch < limits.flesch_min
+        problems.append(Problem(WARNING if too_hard else INFO, "reading-level", "",
+                                f"SMOG {smog:.1f}", message + ("; use shorter sentences and "
+                                "everyday words" if too_hard else ""), doc.path, None))
+    return problems
