@@ -1,0 +1,89 @@
+"""`check`: the link checker and the site policies over a built site, as one report."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from .audit import audit_site
+from .config import load_config
+from .content import load_content
+from .errors import ConfigError
+from .linkcheck import LinkcheckSettings, check_site, sort_key
+from .model import ERROR, Diagnostic, Problem
+from .report import failed, format_json, format_junit, format_text
+from .writer import read_manifest
+
+
+def collect_problems(
+    root: Path, *, output: str | None = None, external: bool = False, now: datetime | None = None
+) -> list[Problem]:
+    """Every finding of `check` for the site in `root`, built into its output folder."""
+    from .pipeline import render_all
+
+    root = root.resolve()
+    config = load_config(root)
+    settings, errors = LinkcheckSettings.from_mapping(config.linkcheck)
+    if errors:
+        raise ConfigError(
+            "site.yaml has errors",
+            [
+                Diagnostic(ERROR, "site.yaml", None, None, message, key="linkcheck")
+                for message in errors
+            ],
+        )
+    out = Path(output) if output else Path(config.output_dir)
+    out = out if out.is_absolute() else root / out
+    problems = check_site(
+        out,
+        settings,
+        external=external,
+        cache_dir=root / ".cache" / "linkcheck",
+        site_url=config.base_url,
+    )
+    manifest = read_manifest(out)
+    sources = {page: info.get("source") for page, info in manifest.get("pages", {}).items()}
+    published = {info.get("source") for info in manifest.get("pages", {}).values()}
+    docs, _ = load_content(root, config)
+    docs = [d for d in docs if d.path in published]
+    rendered, _ = render_all(root, docs)
+    placeholders = {}
+    for doc in docs:
+        lines = [doc.body_line + i for i, line in enumerate(doc.body.split("\n")) if "TODO" in line]
+        lines += [
+            n
+            for key, n in doc.key_lines.items()
+            if isinstance(doc.meta.get(key), str) and "TODO" in doc.meta[key]
+        ]
+        if lines:
+            placeholders[doc.path] = sorted(lines)
+    problems += audit_site(
+        out,
+        config=config,
+        documents=docs,
+        rendered=rendered,
+        sources=sources,
+        now=now or datetime.now(config.timezone),
+        placeholder_lines=placeholders,
+    )
+    return sorted(problems, key=sort_key)
+
+
+def run_check(
+    root: Path,
+    *,
+    output: str | None = None,
+    external: bool = False,
+    strict: bool = False,
+    fmt: str = "text",
+    color: bool = False,
+) -> tuple[str, bool]:
+    """The report in the chosen format, and whether the check failed."""
+    problems = collect_problems(root, output=output, external=external)
+    if fmt == "json":
+        text = format_json(problems)
+    elif fmt == "junit":
+        text = format_junit(problems, strict=strict)
+    else:
+        text = format_text(problems, color=color)
+    return text, failed(problems, strict=strict)

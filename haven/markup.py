@@ -1,0 +1,846 @@
+"""Markup stage: a Markdown body -> sanitised HTML plus what later stages need (`Rendered`).
+
+One Python-Markdown instance per process, reused with `reset()`. The source is scanned once
+with code blanked out (`_Source`), which gives links, citations and lint findings their lines;
+the HTML is sanitised by nh3 and then walked once by a regex (nh3's output is normalised, so
+that is safe) to apply typography and to collect headings, plain text and the answers.
+The instance and its per-render state are module-level: use processes, not threads.
+"""
+
+from __future__ import annotations
+
+import bisect
+import copy
+import functools
+import html
+import importlib.metadata as _metadata
+import re
+import unicodedata
+import xml.etree.ElementTree as etree
+from dataclasses import dataclass
+
+import markdown
+import nh3
+from markdown.extensions import Extension
+from markdown.extensions.codehilite import CodeHiliteExtension
+from markdown.extensions.fenced_code import FencedBlockPreprocessor
+from markdown.extensions.tables import TableExtension
+from markdown.extensions.toc import render_inner_html, slugify_unicode, strip_tags
+from markdown.inlinepatterns import InlineProcessor
+from markdown.treeprocessors import Treeprocessor
+from markdown.util import AtomicString
+
+from .model import WARNING, Citation, Diagnostic, Heading, Link, Question, Rendered
+
+# Part of the render cache key: bump RULES when this module's output changes; the libraries'
+# versions are included because their output is part of ours.
+RULES = "1"
+VERSION = "-".join(
+    [RULES, markdown.__version__, _metadata.version("nh3"), _metadata.version("pygments")]
+)
+
+# ---------------------------------------------------------------------------------------------
+# The sanitiser's allowlist. The raw-HTML warning is computed from the same tables, so what we
+# say was removed is what nh3 removes.
+
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+ALLOWED_TAGS = frozenset(
+    {
+        *_HEADINGS,
+        *"a abbr aside b bdi bdo blockquote br caption cite code col colgroup data dd del".split(),
+        *"details dfn div dl dt em figcaption figure hr i img ins kbd li mark ol p pre q rp".split(),
+        *"rt ruby s samp section small span strong sub summary sup table tbody td tfoot th".split(),
+        *"thead time tr u ul var wbr".split(),
+    }
+)
+# Removed together with their content, not just unwrapped.
+_CLEAN_CONTENT_TAGS = frozenset(
+    {"script", "style", "iframe", "object", "embed", "template", "noscript", "textarea"}
+)
+_GLOBAL_ATTRS = frozenset({"lang", "dir"})
+ALLOWED_ATTRS: dict[str, frozenset[str]] = {
+    "*": _GLOBAL_ATTRS,
+    **{h: frozenset({"id"}) for h in _HEADINGS},
+    "a": frozenset({"href", "title", "id", "class", "rel", "hreflang"}),
+    "img": frozenset({"src", "alt", "title", "width", "height"}),
+    "div": frozenset({"class", "id"}),
+    "span": frozenset({"class"}),
+    "code": frozenset({"class"}),
+    "pre": frozenset({"class"}),
+    "sup": frozenset({"id", "class"}),
+    "li": frozenset({"id", "value"}),
+    "ol": frozenset({"start", "reversed", "type", "id"}),
+    "ul": frozenset({"id"}),
+    "p": frozenset({"id"}),
+    "dl": frozenset({"id"}),
+    "dt": frozenset({"id"}),
+    "table": frozenset({"id"}),
+    "figure": frozenset({"id"}),
+    "section": frozenset({"class", "id", "aria-labelledby"}),
+    "aside": frozenset({"class", "id", "aria-labelledby"}),
+    "details": frozenset({"open", "id"}),
+    "abbr": frozenset({"title"}),
+    "dfn": frozenset({"title", "id"}),
+    "time": frozenset({"datetime"}),
+    "data": frozenset({"value"}),
+    "th": frozenset({"align", "colspan", "rowspan", "scope"}),
+    "td": frozenset({"align", "colspan", "rowspan"}),
+    "col": frozenset({"span"}),
+    "colgroup": frozenset({"span"}),
+    "blockquote": frozenset({"cite"}),
+    "q": frozenset({"cite"}),
+    "ins": frozenset({"cite", "datetime"}),
+    "del": frozenset({"cite", "datetime"}),
+}
+# Attributes allowed only with these values (nh3 wants them kept out of ALLOWED_ATTRS).
+_ATTR_VALUES = {"img": {"loading": {"lazy", "eager"}}}
+URL_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
+
+_CLEANER = nh3.Cleaner(
+    tags=set(ALLOWED_TAGS),
+    clean_content_tags=set(_CLEAN_CONTENT_TAGS),
+    attributes={tag: set(names) for tag, names in ALLOWED_ATTRS.items()},
+    tag_attribute_values=_ATTR_VALUES,
+    link_rel=None,  # links.py adds rel="noreferrer" to external links only
+    url_schemes=set(URL_SCHEMES),
+    strip_comments=True,
+)
+
+# ---------------------------------------------------------------------------------------------
+# Source scanning: code blanked out, so that every regex below sees prose only.
+
+_KEY = r"[A-Za-z0-9_:.-]+"
+_CITE_RE = re.compile(rf"\[(@{_KEY}(?:[ \t]*;[ \t]*@{_KEY})*)\]")
+_CITE_KEY_RE = re.compile(rf"@({_KEY})")
+_FENCE_RE = FencedBlockPreprocessor.FENCED_BLOCK_RE
+_CODE_SPAN_RE = re.compile(r"(?<![\\`])(`+)(?!`)((?:(?!\n[ \t]*\n).)+?)(?<!`)\1(?!`)", re.S)
+_COMMENT_RE = re.compile(r"<!--.*?(?:-->|$)", re.S)
+_ESCAPE_RE = re.compile(r"\\[\\`*_{}\[\]()<>#+\-.!@:|]")
+_LIST_START_RE = re.compile(r"[ ]{0,3}(?:[*+-]|\d+[.)])[ \t]|[ ]{0,3}\[\^[^\]]+\]:|:[ \t]")
+_INDENT_RE = re.compile(r"(?: {4}|\t)")
+_BLANK_RE = re.compile(r"[ \t]*$")
+
+
+def _blank(text: str) -> str:
+    """Same length, newlines kept, everything else a space."""
+    return re.sub(r"[^\n]", " ", text)
+
+
+@dataclass
+class _Source:
+    """The body with code (fenced, indented, spans) and backslash escapes blanked out."""
+
+    body: str
+    masked: str
+    starts: list[int]  # offset of each line start
+
+    def line(self, pos: int) -> int:
+        """0-based line index of an offset."""
+        return bisect.bisect_right(self.starts, pos) - 1
+
+    def col(self, pos: int) -> int:
+        return pos - self.starts[self.line(pos)] + 1
+
+    def text_of_line(self, index: int) -> str:
+        end = self.body.find("\n", self.starts[index])
+        return self.body[self.starts[index] : end if end >= 0 else len(self.body)]
+
+
+def _scan(body: str) -> _Source:
+    text = body
+    if "```" in text or "~~~" in text:
+        text = _FENCE_RE.sub(lambda m: _blank(m.group(0)), text)
+    if "<!--" in text:  # comments are dropped: neither links nor raw HTML to report
+        text = _COMMENT_RE.sub(lambda m: _blank(m.group(0)), text)
+    lines = text.split("\n")
+    _blank_indented_code(lines)
+    text = "\n".join(lines)
+    if "`" in text:
+        text = _CODE_SPAN_RE.sub(lambda m: _blank(m.group(0)), text)
+    if "\\" in text:
+        text = _ESCAPE_RE.sub("  ", text)
+    starts = [0]
+    starts.extend(m.end() for m in re.finditer("\n", body))
+    return _Source(body, text, starts)
+
+
+def _blank_indented_code(lines: list[str]) -> None:
+    """Blank indented code blocks in place, following Python-Markdown's block rules.
+
+    An indented block after a blank line is code, unless it continues a list item, a footnote
+    or a definition, where it is code only when indented twice.
+    """
+    prev_blank = True
+    container = False  # the last unindented block opened a list item / footnote / definition
+    in_code = False
+    for i, line in enumerate(lines):
+        if _BLANK_RE.match(line):
+            prev_blank = True
+            continue
+        indented = _INDENT_RE.match(line) is not None
+        if in_code and indented:
+            lines[i] = _blank(line)
+            prev_blank = False
+            continue
+        in_code = False
+        if indented and prev_blank:
+            deep = line.startswith(("        ", "\t\t", "    \t", "\t    "))
+            if not container or deep:
+                in_code = True
+                lines[i] = _blank(line)
+        elif not indented:
+            if _LIST_START_RE.match(line):
+                container = True
+            elif prev_blank:
+                container = False
+        prev_blank = False
+
+
+# ---------------------------------------------------------------------------------------------
+# Links as the editor wrote them.
+
+_INLINE_LINK_RE = re.compile(
+    r"(!?)\[((?:[^\[\]\n]|\[[^\[\]\n]*\])*)\]\([ \t]*"
+    r"(<[^>\n]*>|(?:[^\s()]|\([^\s()]*\))*)"
+    r"""(?:\s+(?:"[^"\n]*"|'[^'\n]*'|\([^)\n]*\)))?[ \t]*\)"""
+)
+_REF_DEF_RE = re.compile(r"^[ ]{0,3}\[([^\]^\n][^\]\n]*)\]:[ \t]*\n?[ \t]*<?([^\s>]+)>?", re.M)
+_AUTOLINK_RE = re.compile(r"<((?:[Ff]|[Hh][Tt])[Tt][Pp][Ss]?://[^<>\s]*)>|<([^<> !]+@[^@<> ]+)>")
+_TAG_RE = re.compile(r"""<(/?)([A-Za-z][A-Za-z0-9-]*)(\s(?:[^>"']|"[^"]*"|'[^']*')*)?/?>""")
+_ATTR_RE = re.compile(r"""([^\s=/>"']+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>"']+))?""")
+
+
+def _attrs(text: str | None) -> list[tuple[str, str, int]]:
+    """(lower-cased name, unquoted value, offset of the value) of each attribute."""
+    found = []
+    for m in _ATTR_RE.finditer(text or ""):
+        value, at = m.group(2) or "", m.start(2)
+        if value[:1] in "\"'" and value:
+            value, at = value[1:-1], at + 1
+        found.append((m.group(1).lower(), value, at))
+    return found
+
+
+def _find_links(src: _Source, body_line: int) -> list[tuple[int, Link]]:
+    """(offset of the href, Link) for every link and image outside code."""
+    found: list[tuple[int, Link]] = []
+    masked, body = src.masked, src.body
+
+    def add(pos: int, href: str, text: str = "") -> None:
+        found.append((pos, Link(href=href, line=body_line + src.line(pos), text=text)))
+
+    def inline(start: int, end: int) -> None:
+        for m in _INLINE_LINK_RE.finditer(masked, start, end):
+            href, at = body[m.start(3) : m.end(3)], m.start(3)
+            if href.startswith("<"):
+                href, at = href[1:-1], at + 1
+            add(at, href, body[m.start(2) : m.end(2)].strip())
+            if "](" in m.group(2):  # an image inside the link text
+                inline(m.start(2), m.end(2))
+
+    if "](" in masked:
+        inline(0, len(masked))
+    if "]:" in masked:
+        for m in _REF_DEF_RE.finditer(masked):
+            add(m.start(2), body[m.start(2) : m.end(2)], m.group(1))
+    if "<" in masked:
+        for m in _AUTOLINK_RE.finditer(masked):
+            if m.group(1):
+                add(m.start(1), m.group(1), m.group(1))
+            else:
+                address = m.group(2)
+                href = address if address.lower().startswith("mailto:") else "mailto:" + address
+                add(m.start(2), href, address)
+        for m in _TAG_RE.finditer(masked):
+            name = m.group(2).lower()
+            if m.group(1) or name not in ("a", "img"):
+                continue
+            for attr, value, at in _attrs(m.group(3)):
+                if attr == ("href" if name == "a" else "src"):
+                    add(m.start(3) + at, value)
+    found.sort(key=lambda item: item[0])
+    return found
+
+
+def _unsafe_scheme(href: str) -> str | None:
+    """The scheme of `href` after entity decoding when the sanitiser will drop it, else None."""
+    value = re.sub(r"[\x00-\x20\x7f]+", "", html.unescape(href)).lower()
+    m = re.match(r"([a-z][a-z0-9+.-]*):", value)
+    if m and m.group(1) not in URL_SCHEMES:
+        return m.group(1)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Lints over the source (warnings only).
+
+_AUTHOR = r"[A-Z][\w'’-]+(?:\s+(?:and|&)\s+[A-Z][\w'’-]+)?"
+_YEAR = r"(?:19|20)\d\d[a-z]?"
+# '(Kim et al.', '(Kim et al., 2019)', '(Smith, 2020)', '(Smith and Jones 2020;'
+_PAREN_CITATION_RE = re.compile(
+    rf"\(\s*(?:see\s+)?{_AUTHOR}(?:\s+et\s+al\b\.?(?:,?\s*{_YEAR}\)?)?|,?\s+{_YEAR}\s*[);])"
+)
+# 'Kim et al. (2019)'
+_ETAL_CITATION_RE = re.compile(rf"\b[A-Z][\w'’-]+\s+et\s+al\b\.?\s*\({_YEAR}\)")
+_VAGUE_RE = re.compile(
+    r"\b(?:studies\s+(?:show|have\s+shown)|research\s+(?:shows|has\s+shown)"
+    r"|experts\s+(?:agree|say))\b",
+    re.I,
+)
+_PARAGRAPH_BREAK_RE = re.compile(r"\n(?:[ \t]*\n)+")
+
+
+def _paragraphs(text: str):
+    """(offset, text) of each blank-line-separated block."""
+    start = 0
+    for m in _PARAGRAPH_BREAK_RE.finditer(text):
+        yield start, text[start : m.start()]
+        start = m.end()
+    yield start, text[start:]
+
+
+def _citation_lint(src: _Source, path: str, body_line: int) -> list[Diagnostic]:
+    out = []
+
+    def warn(pos: int, message: str, hint: str) -> None:
+        index = src.line(pos)
+        out.append(
+            Diagnostic(
+                WARNING,
+                path,
+                body_line + index,
+                src.col(pos),
+                message,
+                hint=hint,
+                code="citation-lint",
+                source_line=src.text_of_line(index),
+            )
+        )
+
+    masked = src.masked
+    found = []
+    if "(" in masked:
+        found += _PAREN_CITATION_RE.finditer(masked)
+        if "et al" in masked:
+            found += _ETAL_CITATION_RE.finditer(masked)
+    for m in sorted(found, key=lambda m: m.start()):
+        warn(
+            m.start(),
+            f"'{m.group(0).strip()}' looks like a hand-written citation",
+            "cite a bibliography entry with [@key] instead",
+        )
+    if _VAGUE_RE.search(masked):
+        for start, paragraph in _paragraphs(masked):
+            if _CITE_RE.search(paragraph):
+                continue
+            for m in _VAGUE_RE.finditer(paragraph):
+                warn(
+                    start + m.start(),
+                    f"'{m.group(0)}' with no citation in the same paragraph",
+                    "add a [@key] citation from the bibliography, or say who found what",
+                )
+    return out
+
+
+def _raw_html_lint(src: _Source, path: str, body_line: int, links) -> list[Diagnostic]:
+    """Warn where the sanitiser will change raw HTML the editor wrote, by line."""
+    removed: dict[int, list[str]] = {}
+    masked = src.masked
+    if "<" in masked:
+        for m in _TAG_RE.finditer(masked):
+            if m.group(1):
+                continue
+            name = m.group(2).lower()
+            items = removed.setdefault(src.line(m.start()), [])
+            if name not in ALLOWED_TAGS:
+                extra = " with its content" if name in _CLEAN_CONTENT_TAGS else ""
+                items.append(f"<{name}> removed{extra}")
+                continue
+            allowed = ALLOWED_ATTRS.get(name, frozenset()) | _GLOBAL_ATTRS
+            allowed |= _ATTR_VALUES.get(name, {}).keys()
+            for attr, _value, _at in _attrs(m.group(3)):
+                if attr not in allowed:
+                    items.append(f"'{attr}' attribute removed from <{name}>")
+    out = []
+    for index, items in sorted(removed.items()):
+        if items:
+            out.append(
+                Diagnostic(
+                    WARNING,
+                    path,
+                    body_line + index,
+                    None,
+                    "raw HTML was sanitised: " + "; ".join(dict.fromkeys(items)),
+                    hint="remove it from the source; scripts, styles, frames, event handlers "
+                    "and style attributes are never published",
+                    code="raw-html",
+                    source_line=src.text_of_line(index),
+                )
+            )
+    for pos, link in links:
+        scheme = _unsafe_scheme(link.href)
+        if scheme:
+            out.append(
+                Diagnostic(
+                    WARNING,
+                    path,
+                    link.line,
+                    src.col(pos),
+                    f"link with {scheme}: URL removed",
+                    hint="use an https:, mailto: or tel: link, or a relative one",
+                    code="unsafe-url",
+                    source_line=src.text_of_line(src.line(pos)),
+                )
+            )
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Python-Markdown extension: heading ids, citations, the question-and-answer section.
+
+_FAQ_TITLES = frozenset(
+    {
+        "questions",
+        "questions and answers",
+        "common questions",
+        "faq",
+        "faqs",
+        "frequently asked questions",
+    }
+)
+
+
+def is_faq_title(text: str) -> bool:
+    """True for a `##` heading text that starts the question-and-answer section."""
+    return " ".join(text.split()).strip(" ?:").casefold() in _FAQ_TITLES
+
+
+class _State:
+    """Per-render state of the extension, cleared by `Markdown.reset()`."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.ids: set[str] = set()
+        self.numbers: dict[str, int] = {}
+        self.uses: dict[str, int] = {}
+
+    def slugify(self, value: str, separator: str) -> str:
+        """Unicode-keeping NFC slug, unique in this document: `x`, `x-1`, `x-2`; never empty."""
+        base = unicodedata.normalize(
+            "NFC", slugify_unicode(unicodedata.normalize("NFC", value), "-")
+        )
+        base = base.strip("-") or "section"
+        slug, n = base, 0
+        while slug in self.ids:
+            n += 1
+            slug = f"{base}-{n}"
+        self.ids.add(slug)
+        return slug
+
+    def number(self, key: str) -> int:
+        if key not in self.numbers:
+            self.numbers[key] = len(self.numbers) + 1
+        return self.numbers[key]
+
+
+class _CitationProcessor(InlineProcessor):
+    """`[@a; @b]` -> `<sup class="cite"><a href="#ref-a" id="cite-a-1">1</a>, ...</sup>`."""
+
+    def __init__(self, state: _State, md) -> None:
+        super().__init__(_CITE_RE.pattern, md)
+        self.state = state
+
+    def handleMatch(self, m, data):  # noqa: N802 (Python-Markdown's name)
+        sup = etree.Element("sup", {"class": "cite"})
+        keys = _CITE_KEY_RE.findall(m.group(1))
+        for i, key in enumerate(keys):
+            use = self.state.uses[key] = self.state.uses.get(key, 0) + 1
+            a = etree.SubElement(sup, "a", {"href": f"#ref-{key}", "id": f"cite-{key}-{use}"})
+            a.text = AtomicString(str(self.state.number(key)))
+            if i < len(keys) - 1:
+                a.tail = ", "
+        return sup, m.start(0), m.end(0)
+
+
+class _FaqTreeprocessor(Treeprocessor):
+    """Wrap the question-and-answer section: `<section class="faq">`, answers in divs."""
+
+    def run(self, root):
+        children = list(root)
+        if not any(c.tag == "h2" and is_faq_title("".join(c.itertext())) for c in children):
+            return None
+        new, i = [], 0
+        while i < len(children):
+            el = children[i]
+            i += 1
+            if not (el.tag == "h2" and is_faq_title("".join(el.itertext()))):
+                new.append(el)
+                continue
+            section = etree.Element(
+                "section", {"class": "faq", "aria-labelledby": el.get("id", "")}
+            )
+            section.text = "\n"
+            section.tail = el.tail
+            section.append(el)
+            answer = None
+            while i < len(children):
+                child = children[i]
+                if child.tag in ("h1", "h2") or "footnote" in (child.get("class") or "").split():
+                    break
+                i += 1
+                if child.tag == "h3":
+                    section.append(child)
+                    answer = etree.SubElement(section, "div", {"class": "faq-answer"})
+                    answer.text = answer.tail = "\n"
+                elif answer is not None:
+                    answer.append(child)
+                else:
+                    section.append(child)
+            new.append(section)
+        root[:] = new
+        return None
+
+
+def _without_refs(el: etree.Element) -> etree.Element:
+    """A copy of a heading without citation and footnote markers (they are not its name)."""
+    if next(el.iter("sup"), None) is None:
+        return el
+    el = copy.deepcopy(el)
+    for parent in el.iter():
+        for child in list(parent):
+            if child.tag == "sup" and (
+                child.get("class") == "cite" or child.get("id", "").startswith("fnref")
+            ):
+                _drop_keeping_tail(parent, child)
+    return el
+
+
+def _drop_keeping_tail(parent: etree.Element, child: etree.Element) -> None:
+    index = list(parent).index(child)
+    if child.tail:
+        if index:
+            before = parent[index - 1]
+            before.tail = (before.tail or "") + child.tail
+        else:
+            parent.text = (parent.text or "") + child.tail
+    parent.remove(child)
+
+
+class _HeadingIdTreeprocessor(Treeprocessor):
+    """Unicode heading ids, unique in the document: `x`, `x-1`, `x-2`; never empty.
+
+    This replaces the `toc` extension (same `slugify_unicode`, about 0.25 ms per article
+    cheaper): toc would put citation numbers into ids and suffix duplicates with '_1'.
+    """
+
+    def __init__(self, state: _State, md) -> None:
+        super().__init__(md)
+        self.state = state
+
+    def run(self, root):
+        self.state.ids.update(el.get("id") for el in root.iter() if el.get("id"))
+        for el in root.iter():
+            if el.tag in _HEADINGS and "id" not in el.attrib:
+                name = strip_tags(render_inner_html(_without_refs(el), self.md))
+                el.set("id", self.state.slugify(html.unescape(name), "-"))
+        return None
+
+
+class _HavenExtension(Extension):
+    def __init__(self, state: _State) -> None:
+        super().__init__()
+        self.state = state
+
+    def extendMarkdown(self, md):  # noqa: N802 (Python-Markdown's name)
+        md.registerExtension(self)
+        # After escapes (180) and code spans (190), before reference links (170).
+        md.inlinePatterns.register(_CitationProcessor(self.state, md), "haven-cite", 175)
+        # After attr_list (8), so explicit `{#id}`s are kept and never reused.
+        md.treeprocessors.register(_HeadingIdTreeprocessor(self.state, md), "haven-ids", 6)
+        # After the ids, so the h2 already has its id.
+        md.treeprocessors.register(_FaqTreeprocessor(md), "haven-faq", 4)
+
+    def reset(self) -> None:
+        self.state.reset()
+
+
+_MD: markdown.Markdown | None = None
+_STATE = _State()
+
+
+def _markdown() -> markdown.Markdown:
+    """The process's Markdown instance, created on first use."""
+    global _MD
+    if _MD is None:
+        _MD = markdown.Markdown(
+            extensions=[
+                TableExtension(use_align_attribute=True),  # align="", not style=""
+                "footnotes",
+                "def_list",
+                "attr_list",
+                "fenced_code",
+                CodeHiliteExtension(
+                    css_class="highlight", guess_lang=False, linenums=False, noclasses=False
+                ),
+                "sane_lists",
+                _HavenExtension(_STATE),
+            ],
+            output_format="html",
+        )
+    return _MD
+
+
+# ---------------------------------------------------------------------------------------------
+# One pass over nh3's normalised output: typography, headings, plain text, answers.
+
+_TOKEN_RE = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)([^>]*)>|([^<]+)|<")
+_ID_RE = re.compile(r'\sid="([^"]*)"')
+_BLOCK_TAGS = frozenset(
+    {
+        *_HEADINGS,
+        *"p li dt dd div section aside blockquote pre table tr td th caption ul ol dl".split(),
+        *"br hr figure figcaption details summary".split(),
+    }
+)
+_RAW_TAGS = frozenset({"code", "pre", "kbd", "samp", "var"})  # no typography inside
+_ATTR_TAGS = frozenset({"a", "div", "section", "h2", "h3", "h4", "h5", "h6"})
+_TRACKED_TAGS = _BLOCK_TAGS | _RAW_TAGS | _ATTR_TAGS | {"sup"}
+_OPENING_CONTEXT = frozenset(" \t\n([{\u2014\u2013-/\u00a0“‘")
+_QUOTE_RE = re.compile("[\"']")
+_SPACE_BEFORE_PUNCT_RE = re.compile(r" ([.,;:!?)])")
+_WORD_RE = re.compile(r"\w[\w'’-]*")
+
+
+def _quotes(text: str, prev: str) -> str:
+    """Curly quotes decided by the character before each quote (`prev` starts the segment)."""
+
+    def curl(m: re.Match) -> str:
+        i, c = m.start(), m.group(0)
+        before = text[i - 1] if i else prev
+        after = text[i + 1 : i + 2]  # '' when markup follows: '"<em>'
+        if before in _OPENING_CONTEXT and not after.isspace():
+            if c == "'" and after.isdigit():
+                return "’"  # '90s
+            return "“" if c == '"' else "‘"
+        return "”" if c == '"' else "’"
+
+    return _QUOTE_RE.sub(curl, text)
+
+
+def _smarten(text: str, prev: str) -> str:
+    """Dashes, ellipses and curly quotes in one text segment (HTML-escaped, no tags)."""
+    if "-" in text:
+        text = text.replace("---", "—").replace("--", "–")
+    if "..." in text:
+        text = text.replace("...", "…")
+    if '"' in text or "'" in text:
+        text = _quotes(text, prev)
+    return text
+
+
+@dataclass
+class _Walked:
+    html: str
+    headings: list[Heading]
+    text: str
+    words: int
+    answers: list[tuple[str, str, str, str]]  # (id, question, answer html, answer text)
+
+
+def _walk(clean: str) -> _Walked:
+    out: list[str] = []
+    text: list[str] = []
+    prose: list[str] = []  # text that counts as words (no code)
+    headings: list[Heading] = []
+    raw = 0  # depth inside code-like tags: no typography
+    hidden = 0  # depth inside tags whose text is not body text (pre, sup)
+    in_code = 0
+    backref = False
+    prev = " "
+    heading: tuple[int, str, list[str]] | None = None
+    faq = 0  # depth of <section> inside a question-and-answer section
+    question: tuple[str, str] | None = None
+    answer: tuple[int, list[str]] | None = None  # (index in out, text pieces)
+    answer_divs = 0
+    answers: list[tuple[str, str, str, str]] = []
+
+    for m in _TOKEN_RE.finditer(clean):
+        piece = m.group(4)
+        if piece is not None:
+            if not raw and not backref:
+                piece = _smarten(piece, prev)
+            prev = piece[-1]
+            out.append(piece)
+            if hidden or backref:
+                continue
+            plain = html.unescape(piece) if "&" in piece else piece
+            text.append(plain)
+            if not in_code:
+                prose.append(plain)
+            if heading is not None:
+                heading[2].append(plain)
+            if answer is not None:
+                answer[1].append(plain)
+            continue
+        token = m.group(0)
+        name = m.group(2)
+        if name not in _TRACKED_TAGS:
+            out.append(token if name else "&lt;")  # a lone '<' is not produced by nh3
+            continue
+        closing = m.group(1) == "/"
+        if name in _BLOCK_TAGS:
+            prev = " "
+            text.append("\n")
+            prose.append(" ")
+            if answer is not None:
+                answer[1].append("\n")
+        if name in _RAW_TAGS:
+            raw += -1 if closing else 1
+            if name == "code" and not hidden:
+                in_code += -1 if closing else 1
+        if name == "pre" or name == "sup":
+            hidden += -1 if closing else 1
+        if not closing:
+            if name not in _ATTR_TAGS:
+                pass
+            elif name == "a":
+                backref = 'class="footnote-backref"' in token
+            elif name == "div":
+                if answer is not None:
+                    answer_divs += 1
+                elif faq and 'class="faq-answer"' in token:
+                    out.append(token)
+                    answer, answer_divs = (len(out), []), 1
+                    continue
+            elif name == "section":
+                if faq or 'class="faq"' in token:
+                    faq += 1
+            else:  # h2..h6
+                ident = _ID_RE.search(token)
+                heading = (int(name[1]), html.unescape(ident.group(1)) if ident else "", [])
+        elif name == "a":
+            backref = False
+        elif name == "div":
+            if answer is not None:
+                answer_divs -= 1
+                if answer_divs == 0:
+                    qid, qtext = question or ("", "")
+                    answer_text = _tidy_text("".join(answer[1]))
+                    answers.append((qid, qtext, "".join(out[answer[0] :]).strip(), answer_text))
+                    answer = question = None
+        elif name == "section":
+            faq = max(faq - 1, 0)
+        elif heading is not None and name in _HEADINGS:
+            label = " ".join("".join(heading[2]).split())
+            headings.append(Heading(heading[0], heading[1], label))
+            if faq and heading[0] == 3:
+                question = (heading[1], label)
+            heading = None
+        out.append(token)
+    words = len(_WORD_RE.findall("".join(prose)))
+    return _Walked("".join(out), headings, _tidy_text("".join(text)), words, answers)
+
+
+def _tidy_text(text: str) -> str:
+    """One line per block, single spaces, no space left where a citation mark was removed."""
+    lines = (" ".join(line.split()) for line in text.split("\n"))
+    return _SPACE_BEFORE_PUNCT_RE.sub(r"\1", "\n".join(line for line in lines if line))
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _question_lines(src: _Source) -> list[int]:
+    """0-based lines of the `###` questions of ATX `##` question-and-answer headings, in order."""
+    lines, in_faq = [], False
+    for m in re.finditer(r"^(#{1,6})(?!#)[ \t]*(.*?)[ \t#]*$", src.masked, re.M):
+        level = len(m.group(1))
+        if level <= 2:
+            in_faq = level == 2 and is_faq_title(src.body[m.start(2) : m.end(2)])
+        elif level == 3 and in_faq:
+            lines.append(src.line(m.start()))
+    return lines
+
+
+def render(body: str, *, path: str, body_line: int) -> Rendered:
+    """Render a Markdown body to sanitised HTML and the facts later stages need. Pure."""
+    md = _markdown()
+    md.reset()
+    src = _scan(body)
+    links = _find_links(src, body_line)
+
+    citations: list[Citation] = []
+    if "[@" in src.masked:
+        for m in _CITE_RE.finditer(src.masked):
+            for key in _CITE_KEY_RE.findall(m.group(1)):
+                if key not in _STATE.numbers:
+                    number = _STATE.number(key)
+                    citations.append(Citation(key, body_line + src.line(m.start()), number))
+
+    diagnostics = _raw_html_lint(src, path, body_line, links)
+    diagnostics += _citation_lint(src, path, body_line)
+
+    walked = _walk(_CLEANER.clean(md.convert(body)))
+
+    questions = []
+    qlines = _question_lines(src)
+    if len(qlines) != len(walked.answers):
+        qlines = [None] * len(walked.answers)
+    for (qid, qtext, answer_html, answer_text), qline in zip(walked.answers, qlines, strict=True):
+        questions.append(Question(qid, qtext, answer_html, answer_text))
+        if not answer_html:
+            line = body_line + qline if qline is not None else body_line
+            diagnostics.append(
+                Diagnostic(
+                    WARNING,
+                    path,
+                    line,
+                    None,
+                    f"question '{qtext}' has no answer",
+                    hint="write the answer below the ### question, or remove the question",
+                    code="empty-answer",
+                    source_line=src.text_of_line(qline) if qline is not None else None,
+                )
+            )
+    diagnostics.sort(key=lambda d: (d.line or 0, d.col or 0))
+    return Rendered(
+        html=walked.html,
+        headings=tuple(walked.headings),
+        words=walked.words,
+        links=tuple(link for _pos, link in links),
+        citations=tuple(citations),
+        questions=tuple(questions),
+        text=walked.text,
+        diagnostics=tuple(diagnostics),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+
+LIGHT_STYLE = "default"  # every token colour >= 4.5:1 on its background (WCAG AA)
+DARK_STYLE = "github-dark"  # every token colour >= 6:1 on its background
+
+
+@functools.cache
+def pygments_css() -> str:
+    """Stylesheet for `.highlight` code blocks: light, plus dark under prefers-color-scheme."""
+    from pygments.formatters import HtmlFormatter
+
+    def rules(style: str) -> list[str]:
+        formatter = HtmlFormatter(style=style, cssclass="highlight")
+        return formatter.get_background_style_defs(".highlight") + formatter.get_token_style_defs(
+            ".highlight"
+        )
+
+    light, dark = rules(LIGHT_STYLE), rules(DARK_STYLE)
+    dark_selectors = {rule.split("{", 1)[0].strip() for rule in dark}
+    # A token the dark style leaves unstyled must not keep its light colour.
+    resets = [
+        f"{selector} {{ color: inherit; background-color: transparent }}"
+        for selector in dict.fromkeys(rule.split("{", 1)[0].strip() for rule in light)
+        if selector not in dark_selectors
+    ]
+    body = "\n".join("  " + rule for rule in resets + dark)
+    return "\n".join(light) + "\n@media (prefers-color-scheme: dark) {\n" + body + "\n}\n"
