@@ -15,11 +15,32 @@ from selectolax.lexbor import LexborHTMLParser
 from .model import ERROR, INFO, WARNING, Document, Problem, Rendered
 
 # Elements whose URL attribute makes the browser fetch something as the page loads.
-RESOURCE_ATTRS = (("script", "src"), ("img", "src"), ("iframe", "src"), ("frame", "src"),
-                  ("video", "src"), ("video", "poster"), ("audio", "src"), ("source", "src"),
-                  ("track", "src"), ("embed", "src"), ("object", "data"), ("input", "src"))
-FETCHING_RELS = {"stylesheet", "icon", "preload", "prefetch", "modulepreload", "preconnect",
-                 "dns-prefetch", "manifest", "apple-touch-icon", "mask-icon"}
+RESOURCE_ATTRS = (
+    ("script", "src"),
+    ("img", "src"),
+    ("iframe", "src"),
+    ("frame", "src"),
+    ("video", "src"),
+    ("video", "poster"),
+    ("audio", "src"),
+    ("source", "src"),
+    ("track", "src"),
+    ("embed", "src"),
+    ("object", "data"),
+    ("input", "src"),
+)
+FETCHING_RELS = {
+    "stylesheet",
+    "icon",
+    "preload",
+    "prefetch",
+    "modulepreload",
+    "preconnect",
+    "dns-prefetch",
+    "manifest",
+    "apple-touch-icon",
+    "mask-icon",
+}
 STORAGE_APIS = re.compile(r"\b(localStorage|sessionStorage|indexedDB|document\.cookie)\b")
 DATA_SCRIPT_TYPES = {"application/ld+json", "application/json"}
 
@@ -29,8 +50,9 @@ def _external(url: str, own_host: str) -> bool:
     return bool(parts.netloc) and parts.netloc.lower() != own_host
 
 
-def audit_html(page: str, html: bytes | str, *, own_host: str, exit_url: str | None,
-               source: str | None = None) -> list[Problem]:
+def audit_html(
+    page: str, html: bytes | str, *, own_host: str, exit_url: str | None, source: str | None = None
+) -> list[Problem]:
     """Privacy and quick-exit rules for one built page."""
     problems: list[Problem] = []
 
@@ -42,8 +64,12 @@ def audit_html(page: str, html: bytes | str, *, own_host: str, exit_url: str | N
         for node in tree.css(f"{tag}[{attr}]"):
             url = node.attributes.get(attr) or ""
             if _external(url, own_host):
-                add(ERROR, "third-party-resource", url,
-                    f"<{tag} {attr}> loads from another host; readers' visits would be seen there")
+                add(
+                    ERROR,
+                    "third-party-resource",
+                    url,
+                    f"<{tag} {attr}> loads from another host; readers' visits would be seen there",
+                )
     for node in tree.css("img[srcset], source[srcset]"):
         for part in (node.attributes.get("srcset") or "").split(","):
             url = part.strip().split(" ")[0]
@@ -61,18 +87,35 @@ def audit_html(page: str, html: bytes | str, *, own_host: str, exit_url: str | N
     for node in tree.css("script"):
         kind = (node.attributes.get("type") or "").lower()
         if "src" not in node.attributes and kind not in DATA_SCRIPT_TYPES:
-            add(ERROR, "inline-script", "<script>",
-                "inline script: the Content-Security-Policy blocks it; move it to static/js/")
+            add(
+                ERROR,
+                "inline-script",
+                "<script>",
+                "inline script: the Content-Security-Policy blocks it; move it to static/js/",
+            )
     for node in tree.css("*"):
         for name in node.attributes:
             if name.lower().startswith("on"):
-                add(ERROR, "inline-handler", f"{node.tag} {name}",
-                    f"inline event handler {name}= on <{node.tag}>; use a script file")
+                add(
+                    ERROR,
+                    "inline-handler",
+                    f"{node.tag} {name}",
+                    f"inline event handler {name}= on <{node.tag}>; use a script file",
+                )
             elif name.lower() == "style":
-                add(ERROR, "inline-style", f"{node.tag} style",
-                    f"inline style on <{node.tag}>; the Content-Security-Policy blocks it")
+                add(
+                    ERROR,
+                    "inline-style",
+                    f"{node.tag} style",
+                    f"inline style on <{node.tag}>; the Content-Security-Policy blocks it",
+                )
         if node.tag in ("video", "audio") and "autoplay" in node.attributes:
-            add(ERROR, "autoplay", node.tag, f"<{node.tag} autoplay>: media must never start by itself")
+            add(
+                ERROR,
+                "autoplay",
+                node.tag,
+                f"<{node.tag} autoplay>: media must never start by itself",
+            )
     for node in tree.css("a[href]"):
         url = node.attributes.get("href") or ""
         rel = set((node.attributes.get("rel") or "").lower().split())
@@ -87,8 +130,10 @@ def audit_html(page: str, html: bytes | str, *, own_host: str, exit_url: str | N
     if referrer is None or referrer.attributes.get("content") != "no-referrer":
         add(ERROR, "missing-referrer-policy", "", 'no <meta name="referrer" content="no-referrer">')
     if exit_url:
-        for selector, what in ((".exit-this-page__button", "Exit this page button"),
-                               (".js-exit-skiplink", "Exit this page skip link")):
+        for selector, what in (
+            (".exit-this-page__button", "Exit this page button"),
+            (".js-exit-skiplink", "Exit this page skip link"),
+        ):
             nodes = tree.css(f"a{selector}")
             if len(nodes) != 1:
                 add(ERROR, "quick-exit", selector, f"expected one {what}, found {len(nodes)}")
@@ -96,33 +141,65 @@ def audit_html(page: str, html: bytes | str, *, own_host: str, exit_url: str | N
             attrs = nodes[0].attributes
             rel = set((attrs.get("rel") or "").split())
             if attrs.get("href") != exit_url or not {"nofollow", "noreferrer"} <= rel:
-                add(ERROR, "quick-exit", attrs.get("href") or "",
-                    f'{what} must link to {exit_url} with rel="nofollow noreferrer"')
+                add(
+                    ERROR,
+                    "quick-exit",
+                    attrs.get("href") or "",
+                    f'{what} must link to {exit_url} with rel="nofollow noreferrer"',
+                )
     return problems
 
 
-def audit_site(out_dir: Path, *, config, documents: Sequence[Document],
-               rendered: Mapping[str, Rendered], sources: Mapping[str, str], now: datetime,
-               placeholder_lines: Mapping[str, list[int]] | None = None) -> list[Problem]:
+def audit_site(
+    out_dir: Path,
+    *,
+    config,
+    documents: Sequence[Document],
+    rendered: Mapping[str, Rendered],
+    sources: Mapping[str, str],
+    now: datetime,
+    placeholder_lines: Mapping[str, list[int]] | None = None,
+) -> list[Problem]:
     """Every policy check over the built folder and the documents it was built from."""
     own_host = urlsplit(config.base_url).netloc.lower()
     exit_url = config.exit_this_page.url if config.exit_this_page.enabled else None
     problems: list[Problem] = []
     for page in _html_pages(out_dir):
-        problems += audit_html(page, (out_dir / page).read_bytes(), own_host=own_host,
-                               exit_url=exit_url, source=sources.get(page))
+        problems += audit_html(
+            page,
+            (out_dir / page).read_bytes(),
+            own_host=own_host,
+            exit_url=exit_url,
+            source=sources.get(page),
+        )
     problems += _static_scripts(out_dir)
     if exit_url and not (out_dir / "online-safety" / "index.html").exists():
-        problems.append(Problem(ERROR, "quick-exit", "", "/online-safety/",
-                                "no Online safety page explains the quick exit",
-                                "content/pages/online-safety.md"))
+        problems.append(
+            Problem(
+                ERROR,
+                "quick-exit",
+                "",
+                "/online-safety/",
+                "no Online safety page explains the quick exit",
+                "content/pages/online-safety.md",
+            )
+        )
     problems += support_freshness(config, now.date())
     problems += review_dates(config, documents, now.date())
     problems += reading_levels(config, documents, rendered)
     for path, lines in sorted((placeholder_lines or {}).items()):
         for line in lines:
-            problems.append(Problem(WARNING, "placeholder", "", "TODO",
-                                    "placeholder text left from `new`: replace it", path, line))
+            problems.append(
+                Problem(
+                    WARNING,
+                    "placeholder",
+                    "",
+                    "TODO",
+                    "placeholder text left from `new`: replace it",
+                    path,
+                    line,
+                )
+            )
     return problems
 
 
@@ -141,9 +218,17 @@ def _static_scripts(out_dir: Path) -> list[Problem]:
         for match in STORAGE_APIS.finditer(text):
             rel = path.relative_to(out_dir).as_posix()
             line = text.count("\n", 0, match.start()) + 1
-            problems.append(Problem(ERROR, "storage-api", rel, match.group(1),
-                                    f"{match.group(1)} leaves a trace on the reader's device",
-                                    rel, line))
+            problems.append(
+                Problem(
+                    ERROR,
+                    "storage-api",
+                    rel,
+                    match.group(1),
+                    f"{match.group(1)} leaves a trace on the reader's device",
+                    rel,
+                    line,
+                )
+            )
     return problems
 
 
@@ -153,15 +238,31 @@ def support_freshness(config, today: date) -> list[Problem]:
     limit = config.review.support_max_age_days
     for i, line in enumerate(config.support):
         if line.last_verified is None:
-            problems.append(Problem(WARNING, "support-unverified", "", line.name,
-                                    f"support line '{line.name}' has no last_verified date",
-                                    "site.yaml", None))
+            problems.append(
+                Problem(
+                    WARNING,
+                    "support-unverified",
+                    "",
+                    line.name,
+                    f"support line '{line.name}' has no last_verified date",
+                    "site.yaml",
+                    None,
+                )
+            )
         elif (today - line.last_verified).days > limit:
-            problems.append(Problem(
-                WARNING, "support-stale", "", line.name,
-                f"support line '{line.name}' was last verified on {line.last_verified} "
-                f"({(today - line.last_verified).days} days ago, limit {limit}): confirm the number "
-                "on the service's own site and update last_verified", "site.yaml", None))
+            problems.append(
+                Problem(
+                    WARNING,
+                    "support-stale",
+                    "",
+                    line.name,
+                    f"support line '{line.name}' was last verified on {line.last_verified} "
+                    f"({(today - line.last_verified).days} days ago, limit {limit}): confirm the number "
+                    "on the service's own site and update last_verified",
+                    "site.yaml",
+                    None,
+                )
+            )
     return problems
 
 
@@ -176,18 +277,43 @@ def review_dates(config, documents: Sequence[Document], today: date) -> list[Pro
         due = doc.meta.get("next_review") or last + timedelta(days=config.review.interval_days)
         line = doc.key_lines.get("next_review") or doc.key_lines.get("last_reviewed")
         if due < today:
-            problems.append(Problem(WARNING, "review-overdue", "", str(due),
-                                    f"review was due on {due}", doc.path, line))
+            problems.append(
+                Problem(
+                    WARNING,
+                    "review-overdue",
+                    "",
+                    str(due),
+                    f"review was due on {due}",
+                    doc.path,
+                    line,
+                )
+            )
         elif due - today <= soon:
-            problems.append(Problem(WARNING, "review-due-soon", "", str(due),
-                                    f"review is due on {due}, within {soon.days} days",
-                                    doc.path, line))
+            problems.append(
+                Problem(
+                    WARNING,
+                    "review-due-soon",
+                    "",
+                    str(due),
+                    f"review is due on {due}, within {soon.days} days",
+                    doc.path,
+                    line,
+                )
+            )
         reviewer = (doc.meta.get("reviewed_by") or "").strip().casefold()
         author = (doc.meta.get("author") or config.author or "").strip().casefold()
         if reviewer and reviewer == author:
-            problems.append(Problem(WARNING, "reviewer-is-author", "", doc.meta["reviewed_by"],
-                                    "the reviewer is also the author; a review needs a second person",
-                                    doc.path, doc.key_lines.get("reviewed_by")))
+            problems.append(
+                Problem(
+                    WARNING,
+                    "reviewer-is-author",
+                    "",
+                    doc.meta["reviewed_by"],
+                    "the reviewer is also the author; a review needs a second person",
+                    doc.path,
+                    doc.key_lines.get("reviewed_by"),
+                )
+            )
     return problems
 
 
@@ -198,7 +324,9 @@ def reading_level(text: str) -> tuple[float, float]:
     return textstat.smog_index(text), textstat.flesch_reading_ease(text)
 
 
-def reading_levels(config, documents: Sequence[Document], rendered: Mapping[str, Rendered]) -> list[Problem]:
+def reading_levels(
+    config, documents: Sequence[Document], rendered: Mapping[str, Rendered]
+) -> list[Problem]:
     """Each article's reading level: information, or a warning above the site's threshold."""
     problems = []
     limits = config.readability
@@ -206,10 +334,20 @@ def reading_levels(config, documents: Sequence[Document], rendered: Mapping[str,
         if doc.kind != "article" or doc.path not in rendered:
             continue
         smog, flesch = reading_level(rendered[doc.path].text)
-        message = f"reading level: SMOG {smog:.1f} (at most {limits.smog_max:g}), " \
-                  f"Flesch reading ease {flesch:.0f} (at least {limits.flesch_min:g})"
+        message = (
+            f"reading level: SMOG {smog:.1f} (at most {limits.smog_max:g}), "
+            f"Flesch reading ease {flesch:.0f} (at least {limits.flesch_min:g})"
+        )
         too_hard = smog > limits.smog_max or flesch < limits.flesch_min
-        problems.append(Problem(WARNING if too_hard else INFO, "reading-level", "",
-                                f"SMOG {smog:.1f}", message + ("; use shorter sentences and "
-                                "everyday words" if too_hard else ""), doc.path, None))
+        problems.append(
+            Problem(
+                WARNING if too_hard else INFO,
+                "reading-level",
+                "",
+                f"SMOG {smog:.1f}",
+                message + ("; use shorter sentences and everyday words" if too_hard else ""),
+                doc.path,
+                None,
+            )
+        )
     return problems

@@ -415,6 +415,14 @@ def is_faq_title(text: str) -> bool:
     return " ".join(text.split()).strip(" ?:").casefold() in _FAQ_TITLES
 
 
+# Ids the theme puts on every article page; a heading never takes one of them.
+TEMPLATE_IDS = frozenset({
+    "main", "summary", "references", "get-help", "get-help-end", "cn-title", "toc-title",
+    "related-title", "related-topics-title", "latest-title", "topics-title", "help-pointer-title",
+    "regions-title", "search", "site-search-q", "top", "exit-status",
+})
+
+
 class _State:
     """Per-render state of the extension, cleared by `Markdown.reset()`."""
 
@@ -422,7 +430,7 @@ class _State:
         self.reset()
 
     def reset(self) -> None:
-        self.ids: set[str] = set()
+        self.ids: set[str] = set(TEMPLATE_IDS)
         self.numbers: dict[str, int] = {}
         self.uses: dict[str, int] = {}
 
@@ -764,6 +772,9 @@ def _question_lines(src: _Source) -> list[int]:
     return lines
 
 
+_TABLE_WRAP = '<div class="table-wrap" role="region" tabindex="0" aria-label="Table">'
+
+
 def render(body: str, *, path: str, body_line: int) -> Rendered:
     """Render a Markdown body to sanitised HTML and the facts later stages need. Pure."""
     md = _markdown()
@@ -805,8 +816,12 @@ def render(body: str, *, path: str, body_line: int) -> Rendered:
                 )
             )
     diagnostics.sort(key=lambda d: (d.line or 0, d.col or 0))
+    html_out = walked.html
+    if "<table" in html_out:
+        # A wide table scrolls inside a region that keyboard users can reach and name.
+        html_out = html_out.replace("<table", _TABLE_WRAP + "<table").replace("</table>", "</table></div>")
     return Rendered(
-        html=walked.html,
+        html=html_out,
         headings=tuple(walked.headings),
         words=walked.words,
         links=tuple(link for _pos, link in links),

@@ -34,8 +34,20 @@ from .taxonomy import build_taxonomy
 from .writer import write_site
 
 CACHE_DIR = ".cache/haven"
-RESERVED_SLUGS = {"tags", "articles", "search", "get-help", "404", "404.html", "feed.xml",
-                  "sitemap.xml", "robots.txt", "pagefind", "static", "__haven"}
+RESERVED_SLUGS = {
+    "tags",
+    "articles",
+    "search",
+    "get-help",
+    "404",
+    "404.html",
+    "feed.xml",
+    "sitemap.xml",
+    "robots.txt",
+    "pagefind",
+    "static",
+    "__haven",
+}
 # Below this many bodies to render, starting worker processes costs more than it saves.
 POOL_THRESHOLD = 64
 
@@ -66,7 +78,10 @@ def build_site(root: Path, options: BuildOptions = BuildOptions(), reporter=None
     diags += _check_slugs(articles, pages)
 
     reporter.stage("rendering")
-    rendered, rendered_count = render_all(root, [*articles, *pages], clean=options.clean)
+    # Under the dev server, other threads are running: forking them can deadlock a worker.
+    start = "forkserver" if options.serve else "fork"
+    rendered, rendered_count = render_all(root, [*articles, *pages], clean=options.clean,
+                                          start_method=start)
     for r in rendered.values():
         diags += r.diagnostics
 
@@ -99,7 +114,9 @@ def build_site(root: Path, options: BuildOptions = BuildOptions(), reporter=None
         diags += plan.diagnostics
         outputs += static_outputs(root)
         outputs.append(
-            Output("static/css/pygments.css", markup.pygments_css().encode("utf-8"), "haven/markup.py")
+            Output(
+                "static/css/pygments.css", markup.pygments_css().encode("utf-8"), "haven/markup.py"
+            )
         )
         diags += _check_collisions(outputs)
 
@@ -276,12 +293,10 @@ def _rewrite_all(
     return html, diags
 
 
-def _resolve_rel(doc_rel: str, href: str) -> str:
-    import posixpath
-    from urllib.parse import unquote
+def _resolve_rel(doc_rel: str, href: str) -> str | None:
+    from .links import resolve_md
 
-    path = unquote(href.split("#", 1)[0])
-    return posixpath.normpath(posixpath.join(posixpath.dirname(doc_rel), path))
+    return resolve_md(href, doc_rel)
 
 
 def _check_citations(
@@ -347,7 +362,13 @@ def static_outputs(root: Path) -> list[Output]:
 
 def _cache_key(doc: Document) -> str:
     h = hashlib.blake2b(digest_size=16)
-    for part in (__version__, getattr(markup, "VERSION", "1"), doc.path, str(doc.body_line), doc.body):
+    for part in (
+        __version__,
+        getattr(markup, "VERSION", "1"),
+        doc.path,
+        str(doc.body_line),
+        doc.body,
+    ):
         h.update(part.encode("utf-8"))
         h.update(b"\0")
     return h.hexdigest()
@@ -358,7 +379,8 @@ def _render_one(args: tuple[str, str, int]) -> Rendered:
     return markup.render(body, path=path, body_line=body_line)
 
 
-def render_all(root: Path, docs: Sequence[Document], *, clean: bool = False):
+def render_all(root: Path, docs: Sequence[Document], *, clean: bool = False,
+               start_method: str = "fork"):
     """Render every body once; unchanged bodies come from the cache in .cache/."""
     cache_file = root / CACHE_DIR / "markdown.pickle"
     cache: dict[str, Rendered] = {}
@@ -374,7 +396,7 @@ def render_all(root: Path, docs: Sequence[Document], *, clean: bool = False):
     if len(jobs) >= POOL_THRESHOLD and (os.cpu_count() or 1) > 1:
         import multiprocessing
 
-        ctx = multiprocessing.get_context("fork")
+        ctx = multiprocessing.get_context(start_method)
         with ProcessPoolExecutor(max_workers=os.cpu_count(), mp_context=ctx) as pool:
             results = list(pool.map(_render_one, jobs, chunksize=max(1, len(jobs) // 32)))
     else:
