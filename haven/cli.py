@@ -42,9 +42,15 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--clean", action="store_true", help="ignore the incremental cache")
     b.add_argument("--check", action="store_true", help="check links after building")
     b.add_argument("--external", action="store_true", help="with --check: check external links")
-    b.add_argument("--format", choices=("text", "json", "junit"), default="text",
-                   help="with --check: report format")
-    b.add_argument("--now", help="judge 'future' against this ISO date-time (for reproducible builds)")
+    b.add_argument(
+        "--format",
+        choices=("text", "json", "junit"),
+        default="text",
+        help="with --check: report format",
+    )
+    b.add_argument(
+        "--now", help="judge 'future' against this ISO date-time (for reproducible builds)"
+    )
 
     c = sub.add_parser("check", help="check the built site: links, fragments, assets, policies")
     common(c)
@@ -81,7 +87,9 @@ def format_diagnostic(d: Diagnostic, color: bool = False) -> str:
     """The compiler-style line, then the source line with a caret where we know the column."""
     head = d.format()
     if color:
-        head = head.replace(f" {d.severity}:", f" {_COLORS.get(d.severity, '')}{d.severity}\033[0m:", 1)
+        head = head.replace(
+            f" {d.severity}:", f" {_COLORS.get(d.severity, '')}{d.severity}\033[0m:", 1
+        )
     lines = [head]
     if d.source_line is not None and d.line:
         text = d.source_line.rstrip("\n")
@@ -139,8 +147,14 @@ def cmd_build(args) -> int:
     from .pipeline import build_site
 
     root = Path(args.root)
-    options = BuildOptions(drafts=args.drafts, future=args.future, strict=args.strict,
-                           clean=args.clean, now=_parse_now(args.now), output=args.output)
+    options = BuildOptions(
+        drafts=args.drafts,
+        future=args.future,
+        strict=args.strict,
+        clean=args.clean,
+        now=_parse_now(args.now),
+        output=args.output,
+    )
     progress = _Progress(not args.quiet)
     try:
         result = build_site(root, options, progress)
@@ -149,11 +163,16 @@ def cmd_build(args) -> int:
     print_diagnostics(result.diagnostics, quiet=args.quiet)
     warnings = sum(d.severity == WARNING for d in result.diagnostics)
     if not args.quiet:
-        print(f"Built {_plural(result.pages_written + result.files_unchanged, 'file')} "
-              f"({result.pages_written} written, {result.files_unchanged} unchanged): "
-              f"{_plural(result.articles, 'article')}, {_plural(result.topics, 'topic')}, "
-              f"{result.drafts_skipped} drafts and {result.future_skipped} future articles skipped, "
-              f"{_plural(warnings, 'warning')}, in {result.seconds:.2f} s")
+        # With a machine-readable check report on stdout, the summary goes to stderr.
+        stream = sys.stderr if args.check and args.format != "text" else sys.stdout
+        print(
+            f"Built {_plural(result.pages_written + result.files_unchanged, 'file')} "
+            f"({result.pages_written} written, {result.files_unchanged} unchanged): "
+            f"{_plural(result.articles, 'article')}, {_plural(result.topics, 'topic')}, "
+            f"{result.drafts_skipped} drafts and {result.future_skipped} future articles skipped, "
+            f"{_plural(warnings, 'warning')}, in {result.seconds:.2f} s",
+            file=stream,
+        )
     if args.check:
         return cmd_check(args)
     return EXIT_OK
@@ -163,8 +182,14 @@ def cmd_check(args) -> int:
     from .check import run_check
 
     root = Path(args.root)
-    text, errors = run_check(root, output=args.output, external=args.external,
-                             strict=args.strict, fmt=args.format, color=_color(sys.stdout))
+    text, errors = run_check(
+        root,
+        output=args.output,
+        external=args.external,
+        strict=args.strict,
+        fmt=args.format,
+        color=_color(sys.stdout),
+    )
     print(text)
     return EXIT_ERRORS if errors else EXIT_OK
 
@@ -191,8 +216,13 @@ def cmd_fields(args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"build": cmd_build, "check": cmd_check, "serve": cmd_serve, "new": cmd_new,
-            "fields": cmd_fields}
+COMMANDS = {
+    "build": cmd_build,
+    "check": cmd_check,
+    "serve": cmd_serve,
+    "new": cmd_new,
+    "fields": cmd_fields,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -218,8 +248,11 @@ def main(argv: list[str] | None = None) -> int:
         errors = sum(d.severity == ERROR for d in exc.diagnostics)
         warnings = sum(d.severity == WARNING for d in exc.diagnostics)
         if exc.diagnostics:
-            print(f"Build failed: {_plural(errors, 'error')}, {_plural(warnings, 'warning')}; "
-                  "the previous output was left as it was.", file=sys.stderr)
+            print(
+                f"Build failed: {_plural(errors, 'error')}, {_plural(warnings, 'warning')}; "
+                "the previous output was left as it was.",
+                file=sys.stderr,
+            )
         if getattr(args, "debug", False):
             traceback.print_exc()
         return exc.exit_code
@@ -229,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception:
         if getattr(args, "debug", False):
             raise
-        print("internal error in Haven (run again with --debug for the traceback):", file=sys.stderr)
+        print(
+            "internal error in Haven (run again with --debug for the traceback):", file=sys.stderr
+        )
         print(f"  {traceback.format_exc().strip().splitlines()[-1]}", file=sys.stderr)
         return EXIT_ERRORS

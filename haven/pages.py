@@ -318,7 +318,7 @@ class Planner:
         r = p.rendered[doc.path]
         url = article_url(doc)
         h2 = [h for h in r.headings if h.level == 2]
-        toc = [h for h in r.headings if h.level <= 3] if len(h2) >= 3 else []
+        toc = h2 if len(h2) >= 3 else []
         notes = self._notes_of(doc)
         meta = doc.meta
         last_reviewed = meta.get("last_reviewed")
@@ -410,7 +410,7 @@ class Planner:
         url = article_url(doc)
         layout = doc.meta.get("layout", "page")
         toc = (
-            [h for h in r.headings if h.level <= 3]
+            [h for h in r.headings if h.level == 2]
             if sum(h.level == 2 for h in r.headings) >= 3
             else []
         )
@@ -529,7 +529,8 @@ class Planner:
                     subtitle=c.description,
                     site_url=c.base_url,
                     feed_url=self.abs("/feed.xml"),
-                    entries=entries([d.path for d in self.p.articles]), author=c.title,
+                    entries=entries([d.path for d in self.p.articles]),
+                    author=c.title,
                     language=c.language,
                 ),
             )
@@ -544,7 +545,8 @@ class Planner:
                         subtitle=topic.description,
                         site_url=self.abs(summary["url"]),
                         feed_url=self.abs(f"/tags/{topic.slug}/feed.xml"),
-                        entries=entries(topic.articles), author=c.title,
+                        entries=entries(topic.articles),
+                        author=c.title,
                         language=c.language,
                     ),
                 )

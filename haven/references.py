@@ -36,7 +36,7 @@ class Reference:
         """`Authors (Year). Title. Container, volume(issue), pages. link` with every part escaped."""
         parts = [
             escape(self.authors),
-            Markup(" (%s). ") % self.year,
+            Markup(" (%s). ") % (self.year or "n.d."),
             escape(self.title.rstrip(".")),
         ]
         parts.append(Markup(". "))
@@ -101,7 +101,7 @@ def load_references(root: Path) -> tuple[dict[str, Reference], list[Diagnostic]]
                     hint=f"fields are {', '.join(_FIELDS)}",
                 )
             )
-        missing = [f for f in ("authors", "year", "title") if not item.get(f)]
+        missing = [f for f in ("authors", "title") if not item.get(f)]
         if missing:
             diags.append(
                 Diagnostic(

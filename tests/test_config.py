@@ -50,7 +50,9 @@ def test_every_problem_reported_at_once(tmp_path):
     found = messages(info.value)
     assert "site.yaml: error: 'title': missing required key" in found
     assert any("'base_url': expected an absolute http(s) URL" in m for m in found)
-    assert any(m.startswith("site.yaml:2: error: 'page_size': expected a whole number >= 1") for m in found)
+    assert any(
+        m.startswith("site.yaml:2: error: 'page_size': expected a whole number >= 1") for m in found
+    )
     assert any("'timezone': unknown time zone 'Mars/Base'" in m for m in found)
 
 
@@ -60,7 +62,9 @@ def test_nested_keys_are_named(tmp_path):
         load_config(write(tmp_path, text))
     found = messages(info.value)
     assert any("'exit_this_page.enabled': expected true or false" in m for m in found)
-    assert any("'exit_this_page.histroy': unknown key (did you mean 'history'?)" in m for m in found)
+    assert any(
+        "'exit_this_page.histroy': unknown key (did you mean 'history'?)" in m for m in found
+    )
 
 
 def test_topic_vocabulary_keys_are_normalised_and_aliases_checked(tmp_path):
@@ -71,7 +75,9 @@ def test_topic_vocabulary_keys_are_normalised_and_aliases_checked(tmp_path):
     )
     with pytest.raises(ConfigError) as info:
         load_config(write(tmp_path, text))
-    assert any("'selfcompassion' is already used by topic 'selfcare'" in m for m in messages(info.value))
+    assert any(
+        "'selfcompassion' is already used by topic 'selfcare'" in m for m in messages(info.value)
+    )
 
 
 def test_support_lines_tel_digits(tmp_path):
@@ -82,8 +88,12 @@ def test_support_lines_tel_digits(tmp_path):
     )
     with pytest.raises(ConfigError) as info:
         load_config(write(tmp_path, text))
-    assert any("'support[1].phone': 'call us' is not a phone number" in m for m in messages(info.value))
-    good = load_config(write(tmp_path, MINIMAL + text.split(MINIMAL)[1].rsplit("  - {name: Bad", 1)[0]))
+    assert any(
+        "'support[1].phone': 'call us' is not a phone number" in m for m in messages(info.value)
+    )
+    good = load_config(
+        write(tmp_path, MINIMAL + text.split(MINIMAL)[1].rsplit("  - {name: Bad", 1)[0])
+    )
     assert good.support[0].tel == "116123"
 
 
@@ -109,7 +119,9 @@ def test_missing_site_yaml(tmp_path):
 def test_output_dir_cannot_be_a_source_folder(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_config(write(tmp_path, MINIMAL + "output_dir: content\n"))
-    assert "'output_dir': 'content' would overwrite the project's own files" in messages(info.value)[0]
+    assert (
+        "'output_dir': 'content' would overwrite the project's own files" in messages(info.value)[0]
+    )
 
 
 def test_project_site_yaml_is_valid():

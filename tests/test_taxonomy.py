@@ -9,16 +9,22 @@ from haven.taxonomy import build_taxonomy, related_articles, tag_key, topic_slug
 
 def doc(name: str, tags, day: int = 1) -> Document:
     return Document(
-        kind="article", path=f"content/articles/{name}.md", rel=f"articles/{name}.md", slug=name,
+        kind="article",
+        path=f"content/articles/{name}.md",
+        rel=f"articles/{name}.md",
+        slug=name,
         meta={"title": name, "date": datetime(2026, 1, day, tzinfo=timezone.utc), "tags": tags},
-        body="", body_line=6, digest="x", key_lines={"tags": 4},
+        body="",
+        body_line=6,
+        digest="x",
+        key_lines={"tags": 4},
     )
 
 
 def test_spellings_share_one_key():
-    assert {tag_key(t) for t in ["Self-Care", "selfcare", "#SelfCare", "self care", " self_care "]} == {
-        "selfcare"
-    }
+    assert {
+        tag_key(t) for t in ["Self-Care", "selfcare", "#SelfCare", "self care", " self_care "]
+    } == {"selfcare"}
 
 
 def test_accents_and_non_latin_letters_are_kept():
@@ -35,7 +41,11 @@ def test_slugs_are_nfc_and_never_empty():
 
 
 def test_grouping_merges_spellings_newest_first():
-    a, b, c = doc("a", ["Self-Care"], 1), doc("b", ["#selfcare", "sleep"], 3), doc("c", ["self care"], 2)
+    a, b, c = (
+        doc("a", ["Self-Care"], 1),
+        doc("b", ["#selfcare", "sleep"], 3),
+        doc("c", ["self care"], 2),
+    )
     tax = build_taxonomy([b, c, a], ())
     assert tax.topics["selfcare"].articles == (b.path, c.path, a.path)
     assert tax.topics["selfcare"].slug == "selfcare"
@@ -43,7 +53,9 @@ def test_grouping_merges_spellings_newest_first():
 
 
 def test_label_is_most_frequent_spelling_then_first_by_path():
-    tax = build_taxonomy([doc("a", ["Self-Care"]), doc("b", ["selfcare"]), doc("c", ["selfcare"])], ())
+    tax = build_taxonomy(
+        [doc("a", ["Self-Care"]), doc("b", ["selfcare"]), doc("c", ["selfcare"])], ()
+    )
     assert tax.topics["selfcare"].label == "selfcare"
     tax = build_taxonomy([doc("b", ["selfcare"]), doc("a", ["Self-Care"])], ())
     assert tax.topics["selfcare"].label == "Self-Care"

@@ -618,7 +618,7 @@ def test_only_the_article_is_indexed_by_pagefind():
     assert [b.tag for b in bodies] == ["article"]
     assert tree.css_first("main > article") == bodies[0]
     note = tree.css_first('[data-pagefind-meta="content_note"]')
-    assert note.text() == "This page talks about sexual assault and rape and self-harm."
+    assert note.text() == "This page talks about sexual assault and rape, and self-harm."
     for kind in ("home", "topic", "topics", "page", "help", "search", "404"):
         assert parse(render(kind)).css("[data-pagefind-body]") == [], kind
         assert parse(render(kind)).css("[data-pagefind-filter]") == [], kind
@@ -629,7 +629,7 @@ def test_content_note_after_standfirst_with_links_that_resolve():
     note = tree.css_first("aside.content-note")
     assert note.attributes["aria-labelledby"] == "cn-title"
     assert note.css_first("h2#cn-title").text() == "About this page"
-    assert note.css("p")[0].text() == "This page talks about sexual assault and rape and self-harm."
+    assert note.css("p")[0].text() == "This page talks about sexual assault and rape, and self-harm."
     links = note.css("a")
     assert [(a.text(), a.attributes["href"]) for a in links] == [
         ("Skip to support options", "#get-help"),
@@ -646,13 +646,13 @@ def test_content_note_after_standfirst_with_links_that_resolve():
         {"key": "c", "label": "three"},
     ]
     tree = parse(render("article", article=article(content_notes=three)))
-    assert tree.css_first(".content-note p").text() == "This page talks about one, two and three."
+    assert tree.css_first(".content-note p").text() == "This page talks about one, two, and three."
 
 
 def test_content_notes_shown_in_listings():
     tree = parse(render("home"))
     notes = [n.text() for n in tree.css(".card .card__note")]
-    assert notes == ["Content note: talks about sexual assault and rape and self-harm."]
+    assert notes == ["Content note: talks about sexual assault and rape, and self-harm."]
     tree = parse(render("topic"))
     assert [n.text() for n in tree.css(".card__note")] == ["Content note: talks about self-harm."]
 
