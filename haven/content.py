@@ -242,6 +242,7 @@ def _load(src: Source, limit: int, tz, vocabulary) -> tuple[Document | None, lis
         body=fm.body,
         body_line=fm.body_line,
         digest=hashlib.sha256(raw).hexdigest(),
+        key_lines=dict(fm.key_lines),
     )
     return doc, diags
 

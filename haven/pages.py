@@ -233,6 +233,8 @@ class Planner:
             "regions": sorted({s.region for s in c.support}),
             "search": c.search,
             "live_reload": self.p.serve,
+            # Published standalone pages by slug: the theme links only to pages that exist.
+            "pages": {d.slug: article_url(d) for d in self.p.pages},
         }
 
     def _topics_of(self, doc: Document) -> list[dict]:

@@ -87,7 +87,7 @@ def build_taxonomy(articles: Sequence[Document], vocabulary) -> Taxonomy:
                     "empty-tag",
                 )
             key = alias.get(key, key)
-            if vocab and key not in vocab:
+            if vocab and key not in vocab and not key.startswith("t-"):
                 close = difflib.get_close_matches(key, list(vocab) + list(alias), n=1)
                 warn(
                     doc,

@@ -161,6 +161,8 @@ def site(**overrides) -> dict:
         "regions": ["GB", "US"],
         "search": True,
         "live_reload": False,
+        "pages": {slug: f"/{slug}/" for slug in
+                  ("about", "contact", "online-safety", "editorial-policy", "accessibility")},
     }
     value.update(overrides)
     return value
