@@ -236,7 +236,7 @@ def support_freshness(config, today: date) -> list[Problem]:
     """Support lines whose numbers were confirmed too long ago."""
     problems = []
     limit = config.review.support_max_age_days
-    for i, line in enumerate(config.support):
+    for _i, line in enumerate(config.support):
         if line.last_verified is None:
             problems.append(
                 Problem(

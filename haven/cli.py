@@ -7,7 +7,7 @@ import os
 import sys
 import time
 import traceback
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from . import __version__
@@ -119,9 +119,7 @@ def _parse_now(value: str | None) -> datetime | None:
             raise UsageError(f"--now expects an ISO date-time, got {value!r}") from None
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch:
-        from datetime import timezone
-
-        return datetime.fromtimestamp(int(epoch), tz=timezone.utc)
+        return datetime.fromtimestamp(int(epoch), tz=UTC)
     return None
 
 

@@ -416,11 +416,27 @@ def is_faq_title(text: str) -> bool:
 
 
 # Ids the theme puts on every article page; a heading never takes one of them.
-TEMPLATE_IDS = frozenset({
-    "main", "summary", "references", "get-help", "get-help-end", "cn-title", "toc-title",
-    "related-title", "related-topics-title", "latest-title", "topics-title", "help-pointer-title",
-    "regions-title", "search", "site-search-q", "top", "exit-status",
-})
+TEMPLATE_IDS = frozenset(
+    {
+        "main",
+        "summary",
+        "references",
+        "get-help",
+        "get-help-end",
+        "cn-title",
+        "toc-title",
+        "related-title",
+        "related-topics-title",
+        "latest-title",
+        "topics-title",
+        "help-pointer-title",
+        "regions-title",
+        "search",
+        "site-search-q",
+        "top",
+        "exit-status",
+    }
+)
 
 
 class _State:
@@ -819,7 +835,9 @@ def render(body: str, *, path: str, body_line: int) -> Rendered:
     html_out = walked.html
     if "<table" in html_out:
         # A wide table scrolls inside a region that keyboard users can reach and name.
-        html_out = html_out.replace("<table", _TABLE_WRAP + "<table").replace("</table>", "</table></div>")
+        html_out = html_out.replace("<table", _TABLE_WRAP + "<table").replace(
+            "</table>", "</table></div>"
+        )
     return Rendered(
         html=html_out,
         headings=tuple(walked.headings),

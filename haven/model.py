@@ -6,9 +6,10 @@ Every record is frozen; records refer to each other by key (a source path or a t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Mapping
+from typing import Any
 
 ERROR = "error"
 WARNING = "warning"

@@ -59,9 +59,10 @@ class NullReporter:
         pass
 
 
-def build_site(root: Path, options: BuildOptions = BuildOptions(), reporter=None) -> BuildResult:
+def build_site(root: Path, options: BuildOptions | None = None, reporter=None) -> BuildResult:
     """Build the site in `root` into its output folder; raise ContentError with every problem."""
     started = time.perf_counter()
+    options = options or BuildOptions()
     reporter = reporter or NullReporter()
     root = root.resolve()
     config = load_config(root)
@@ -80,8 +81,9 @@ def build_site(root: Path, options: BuildOptions = BuildOptions(), reporter=None
     reporter.stage("rendering")
     # Under the dev server, other threads are running: forking them can deadlock a worker.
     start = "forkserver" if options.serve else "fork"
-    rendered, rendered_count = render_all(root, [*articles, *pages], clean=options.clean,
-                                          start_method=start)
+    rendered, rendered_count = render_all(
+        root, [*articles, *pages], clean=options.clean, start_method=start
+    )
     for r in rendered.values():
         diags += r.diagnostics
 
@@ -379,8 +381,9 @@ def _render_one(args: tuple[str, str, int]) -> Rendered:
     return markup.render(body, path=path, body_line=body_line)
 
 
-def render_all(root: Path, docs: Sequence[Document], *, clean: bool = False,
-               start_method: str = "fork"):
+def render_all(
+    root: Path, docs: Sequence[Document], *, clean: bool = False, start_method: str = "fork"
+):
     """Render every body once; unchanged bodies come from the cache in .cache/."""
     cache_file = root / CACHE_DIR / "markdown.pickle"
     cache: dict[str, Rendered] = {}

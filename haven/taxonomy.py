@@ -127,7 +127,7 @@ def build_taxonomy(articles: Sequence[Document], vocabulary) -> Taxonomy:
     by_plain: dict[str, list[str]] = defaultdict(list)
     for key in topics:
         by_plain[_strip_accents(key)].append(key)
-    for plain, keys in sorted(by_plain.items()):
+    for _plain, keys in sorted(by_plain.items()):
         if len(keys) > 1:
             diags.append(
                 Diagnostic(

@@ -44,16 +44,30 @@ default_region: GB
 ONLINE_SAFETY = "---\ntitle: Online safety\n---\n\nHow the quick exit works.\n"
 
 
-def article(title: str = "An article", *, date: str = "2026-01-10", tags=("selfcare",),
-            summary: str = "A short summary.", body: str = "Some text.", extra: str = "") -> str:
+def article(
+    title: str = "An article",
+    *,
+    date: str = "2026-01-10",
+    tags=("selfcare",),
+    summary: str = "A short summary.",
+    body: str = "Some text.",
+    extra: str = "",
+) -> str:
     """An article's text with valid front matter."""
     tag_list = ", ".join(f'"{t}"' for t in tags)
-    return (f"---\ntitle: {title!r}\ndate: {date}\nsummary: {summary!r}\ntags: [{tag_list}]\n"
-            f"{extra}---\n\n{textwrap.dedent(body).strip()}\n")
+    return (
+        f"---\ntitle: {title!r}\ndate: {date}\nsummary: {summary!r}\ntags: [{tag_list}]\n"
+        f"{extra}---\n\n{textwrap.dedent(body).strip()}\n"
+    )
 
 
-def make_site(root: Path, files: dict[str, str] | None = None, *, site_yaml: str = SITE_YAML,
-              theme: bool = True) -> Path:
+def make_site(
+    root: Path,
+    files: dict[str, str] | None = None,
+    *,
+    site_yaml: str = SITE_YAML,
+    theme: bool = True,
+) -> Path:
     """Write a site: site.yaml, the project's templates and static files, and `files`."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "site.yaml").write_text(site_yaml, encoding="utf-8")
@@ -75,7 +89,9 @@ def make_site(root: Path, files: dict[str, str] | None = None, *, site_yaml: str
 
 def run(root: Path, *args: str) -> int:
     """Run the CLI on the site in `root`; capture output with capsys in the test."""
-    return main([*args[:1], "--root", str(root), *args[1:]] if args else ["build", "--root", str(root)])
+    return main(
+        [*args[:1], "--root", str(root), *args[1:]] if args else ["build", "--root", str(root)]
+    )
 
 
 def snapshot(folder: Path, *, skip: tuple[str, ...] = ("pagefind/",)) -> dict[str, str]:

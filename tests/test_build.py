@@ -20,26 +20,48 @@ def html(root: Path, rel: str) -> LexborHTMLParser:
 
 
 def titles(root: Path, rel: str) -> list[str]:
-    return [a.text(strip=True) for a in html(root, rel).css("main h2 a, main h3 a")
-            if "/articles/" in (a.attributes.get("href") or "")]
+    return [
+        a.text(strip=True)
+        for a in html(root, rel).css("main h2 a, main h3 a")
+        if "/articles/" in (a.attributes.get("href") or "")
+    ]
 
 
 def test_complete_site_from_a_few_files(tmp_path, capsys):
-    root = make_site(tmp_path, {
-        "content/articles/one.md": article("One", tags=["selfcare", "communication"]),
-        "content/articles/two.md": article("Two", date="2026-01-11"),
-        "content/pages/about.md": "---\ntitle: About\nmenu: 1\n---\n\nAbout us.\n",
-    })
+    root = make_site(
+        tmp_path,
+        {
+            "content/articles/one.md": article("One", tags=["selfcare", "communication"]),
+            "content/articles/two.md": article("Two", date="2026-01-11"),
+            "content/pages/about.md": "---\ntitle: About\nmenu: 1\n---\n\nAbout us.\n",
+        },
+    )
     assert run(root) == 0
     out = capsys.readouterr().out
-    assert re.search(r"Built \d+ files .*2 articles, 2 topics, 0 drafts and 0 future articles "
-                     r"skipped, 0 warnings, in [\d.]+ s", out)
+    assert re.search(
+        r"Built \d+ files .*2 articles, 2 topics, 0 drafts and 0 future articles "
+        r"skipped, 0 warnings, in [\d.]+ s",
+        out,
+    )
     site = root / "_site"
-    for rel in ["index.html", "articles/one/index.html", "articles/two/index.html",
-                "tags/index.html", "tags/selfcare/index.html", "tags/communication/index.html",
-                "about/index.html", "get-help/index.html", "404.html", "feed.xml",
-                "tags/selfcare/feed.xml", "sitemap.xml", "robots.txt", "static/css/site.css",
-                "static/css/pygments.css", ".haven-build.json"]:
+    for rel in [
+        "index.html",
+        "articles/one/index.html",
+        "articles/two/index.html",
+        "tags/index.html",
+        "tags/selfcare/index.html",
+        "tags/communication/index.html",
+        "about/index.html",
+        "get-help/index.html",
+        "404.html",
+        "feed.xml",
+        "tags/selfcare/feed.xml",
+        "sitemap.xml",
+        "robots.txt",
+        "static/css/site.css",
+        "static/css/pygments.css",
+        ".haven-build.json",
+    ]:
         assert (site / rel).is_file(), rel
     assert titles(root, "tags/selfcare/index.html") == ["Two", "One"]
     nav = [a.text(strip=True) for a in html(root, "index.html").css("nav a")]
@@ -48,13 +70,16 @@ def test_complete_site_from_a_few_files(tmp_path, capsys):
 
 
 def test_tag_spellings_are_one_topic_and_drafts_and_future_are_left_out(tmp_path, capsys):
-    root = make_site(tmp_path, {
-        "content/articles/a.md": article("A", tags=["Self-Care"], date="2026-01-01"),
-        "content/articles/b.md": article("B", tags=["#SelfCare"], date="2026-01-02"),
-        "content/articles/c.md": article("C", tags=["self care"], date="2026-01-03"),
-        "content/articles/d.md": article("D", tags=["selfcare"], extra="draft: true\n"),
-        "content/articles/e.md": article("E", tags=["selfcare"], date="2999-01-01"),
-    })
+    root = make_site(
+        tmp_path,
+        {
+            "content/articles/a.md": article("A", tags=["Self-Care"], date="2026-01-01"),
+            "content/articles/b.md": article("B", tags=["#SelfCare"], date="2026-01-02"),
+            "content/articles/c.md": article("C", tags=["self care"], date="2026-01-03"),
+            "content/articles/d.md": article("D", tags=["selfcare"], extra="draft: true\n"),
+            "content/articles/e.md": article("E", tags=["selfcare"], date="2999-01-01"),
+        },
+    )
     assert run(root, "build", "--now", "2026-06-01T00:00:00+00:00") == 0
     assert "1 drafts and 1 future articles skipped" in capsys.readouterr().out
     assert titles(root, "tags/selfcare/index.html") == ["C", "B", "A"]
@@ -67,15 +92,23 @@ def test_tag_spellings_are_one_topic_and_drafts_and_future_are_left_out(tmp_path
 
 
 def test_unicode_topics_get_working_pages(tmp_path, capsys):
-    root = make_site(tmp_path, {
-        "content/articles/a.md": article("A", tags=["心の健康", "Ánimo", "año", "ano"]),
-    }, site_yaml=SITE_YAML.replace("topics:", "topics_unused:").replace("topics_unused:", "x_topics:")
-       .split("x_topics:")[0] + "content_notes: []\n")
+    root = make_site(
+        tmp_path,
+        {
+            "content/articles/a.md": article("A", tags=["心の健康", "Ánimo", "año", "ano"]),
+        },
+        site_yaml=SITE_YAML.replace("topics:", "topics_unused:")
+        .replace("topics_unused:", "x_topics:")
+        .split("x_topics:")[0]
+        + "content_notes: []\n",
+    )
     assert run(root) == 0
     site = root / "_site"
     names = {unicodedata.normalize("NFC", p.name) for p in (site / "tags").iterdir()}
     assert {"心の健康", "ánimo", "año", "ano"} <= names
-    hrefs = [a.attributes["href"] for a in html(root, "articles/a/index.html").css("a[href*='/tags/']")]
+    hrefs = [
+        a.attributes["href"] for a in html(root, "articles/a/index.html").css("a[href*='/tags/']")
+    ]
     assert "/tags/%E5%BF%83%E3%81%AE%E5%81%A5%E5%BA%B7/" in hrefs
     for href in hrefs:
         assert (site / unquote(href).lstrip("/") / "index.html").is_file() or href == "/tags/"
@@ -86,17 +119,23 @@ def test_empty_tag_gets_a_fallback_page_with_a_warning(tmp_path, capsys):
     root = make_site(tmp_path, {"content/articles/a.md": article("A", tags=["selfcare", "!!!"])})
     assert run(root) == 0
     err = capsys.readouterr().err
-    assert re.search(r"content/articles/a.md:5: warning: 'tags': tag '!!!' has no letters or digits; "
-                     r"its page is /tags/t-[0-9a-f]{8}/", err)
+    assert re.search(
+        r"content/articles/a.md:5: warning: 'tags': tag '!!!' has no letters or digits; "
+        r"its page is /tags/t-[0-9a-f]{8}/",
+        err,
+    )
     assert not (root / "_site/tags/index.html").read_text().count("/tags//")
     assert len(list((root / "_site/tags").glob("t-*/index.html"))) == 1
 
 
 def test_tags_as_a_string_and_as_a_yaml_comment(tmp_path, capsys):
-    root = make_site(tmp_path, {
-        "content/articles/a.md": "---\ntitle: A\ndate: 2026-01-01\nsummary: S.\ntags: selfcare\n---\nx\n",
-        "content/articles/b.md": "---\ntitle: B\ndate: 2026-01-01\nsummary: S.\ntags: #selfcare\n---\nx\n",
-    })
+    root = make_site(
+        tmp_path,
+        {
+            "content/articles/a.md": "---\ntitle: A\ndate: 2026-01-01\nsummary: S.\ntags: selfcare\n---\nx\n",
+            "content/articles/b.md": "---\ntitle: B\ndate: 2026-01-01\nsummary: S.\ntags: #selfcare\n---\nx\n",
+        },
+    )
     code = run(root)
     err = capsys.readouterr().err
     assert "content/articles/a.md:5" in err and "should be a list" in err
@@ -109,11 +148,14 @@ def test_every_error_in_every_file_and_previous_output_kept(tmp_path, capsys):
     assert run(root) == 0
     before = snapshot(root / "_site", skip=())
     (root / "content/articles/bad1.md").write_text(
-        "---\ntitle: Bad\ndate: 2026-02-30\nsummary: S.\ntags: [selfcare]\n---\nx\n")
+        "---\ntitle: Bad\ndate: 2026-02-30\nsummary: S.\ntags: [selfcare]\n---\nx\n"
+    )
     (root / "content/articles/bad2.md").write_text(
-        "---\ntitle: Bad two\ndate: 2026-01-01\nsumary: S.\ntags: [selfcare]\n---\nx\n")
+        "---\ntitle: Bad two\ndate: 2026-01-01\nsumary: S.\ntags: [selfcare]\n---\nx\n"
+    )
     (root / "content/articles/bad3.md").write_text(
-        "---\ntitle: Bad: three\ndate: 2026-01-01\nsummary: S.\ntags: [selfcare]\n---\nx\n")
+        "---\ntitle: Bad: three\ndate: 2026-01-01\nsummary: S.\ntags: [selfcare]\n---\nx\n"
+    )
     assert run(root) == 1
     err = capsys.readouterr().err
     assert "content/articles/bad1.md:3" in err and "'date'" in err
@@ -129,7 +171,9 @@ def test_template_errors_name_the_template_and_line(tmp_path, capsys):
     page = root / "templates/page.html"
     page.write_text(page.read_text() + "\n{% if %}\n")
     assert run(root) == 1
-    assert re.search(r"templates/page.html:\d+: error: template syntax error", capsys.readouterr().err)
+    assert re.search(
+        r"templates/page.html:\d+: error: template syntax error", capsys.readouterr().err
+    )
 
     make_site(root, {})  # restore the theme
     base = root / "templates/article.html"
@@ -143,7 +187,7 @@ def test_template_errors_name_the_template_and_line(tmp_path, capsys):
 
 
 def test_hostile_title_is_escaped_everywhere(tmp_path, capsys):
-    evil = "</script><script>alert(1)</script> & \"quotes\""
+    evil = '</script><script>alert(1)</script> & "quotes"'
     root = make_site(tmp_path, {"content/articles/x.md": article(evil, summary=evil)})
     assert run(root) == 0
     page = (root / "_site/articles/x/index.html").read_text()
@@ -161,10 +205,15 @@ def test_hostile_title_is_escaped_everywhere(tmp_path, capsys):
 
 
 def test_markdown_links_between_articles_are_rewritten_and_checked(tmp_path, capsys):
-    root = make_site(tmp_path, {
-        "content/articles/a.md": article("A", body="See [B](b.md#why-it-matters) and [C](c.md).\n"),
-        "content/articles/b.md": article("B", body="## Why it matters\n\nText.\n"),
-    })
+    root = make_site(
+        tmp_path,
+        {
+            "content/articles/a.md": article(
+                "A", body="See [B](b.md#why-it-matters) and [C](c.md).\n"
+            ),
+            "content/articles/b.md": article("B", body="## Why it matters\n\nText.\n"),
+        },
+    )
     assert run(root) == 1
     err = capsys.readouterr().err
     assert "content/articles/a.md:8: error: link to 'c.md'" in err
@@ -179,24 +228,36 @@ def test_markdown_links_between_articles_are_rewritten_and_checked(tmp_path, cap
 
 
 def test_sub_path_base_url(tmp_path, capsys):
-    root = make_site(tmp_path, {
-        "content/articles/a.md": article("A", body="See [B](b.md).\n"),
-        "content/articles/b.md": article("B"),
-    }, site_yaml=SITE_YAML.replace("https://example.org/", "https://example.org/haven/"))
+    root = make_site(
+        tmp_path,
+        {
+            "content/articles/a.md": article("A", body="See [B](b.md).\n"),
+            "content/articles/b.md": article("B"),
+        },
+        site_yaml=SITE_YAML.replace("https://example.org/", "https://example.org/haven/"),
+    )
     assert run(root) == 0
     tree = html(root, "articles/a/index.html")
-    local = [n.attributes.get("href") or n.attributes.get("src")
-             for n in tree.css("a[href], link[href], script[src], img[src]")]
+    local = [
+        n.attributes.get("href") or n.attributes.get("src")
+        for n in tree.css("a[href], link[href], script[src], img[src]")
+    ]
     local = [u for u in local if u.startswith("/")]
     assert local and all(u.startswith("/haven/") for u in local)
-    assert tree.css_first('link[rel="canonical"]').attributes["href"] == "https://example.org/haven/articles/a/"
+    assert (
+        tree.css_first('link[rel="canonical"]').attributes["href"]
+        == "https://example.org/haven/articles/a/"
+    )
     assert check_site(root / "_site", site_url="https://example.org/haven/") == []
 
 
 def test_two_builds_are_byte_identical(tmp_path, capsys):
-    files = {f"content/articles/a{i}.md": article(f"A{i}", date=f"2026-01-{i + 1:02d}",
-                                                  tags=["selfcare", "communication"][: 1 + i % 2])
-             for i in range(5)}
+    files = {
+        f"content/articles/a{i}.md": article(
+            f"A{i}", date=f"2026-01-{i + 1:02d}", tags=["selfcare", "communication"][: 1 + i % 2]
+        )
+        for i in range(5)
+    }
     one = make_site(tmp_path / "one", files)
     two = make_site(tmp_path / "two", files)
     assert run(one, "build", "--now", "2026-06-01T00:00:00+00:00") == 0
@@ -205,15 +266,21 @@ def test_two_builds_are_byte_identical(tmp_path, capsys):
 
 
 def test_paths_that_collide_or_are_reserved(tmp_path, capsys):
-    root = make_site(tmp_path, {
-        "content/articles/a.md": article("A", extra="slug: same\n"),
-        "content/articles/b.md": article("B", extra="slug: same\n"),
-        "content/pages/tags.md": "---\ntitle: Tags\n---\nx\n",
-    })
+    root = make_site(
+        tmp_path,
+        {
+            "content/articles/a.md": article("A", extra="slug: same\n"),
+            "content/articles/b.md": article("B", extra="slug: same\n"),
+            "content/pages/tags.md": "---\ntitle: Tags\n---\nx\n",
+        },
+    )
     assert run(root) == 1
     err = capsys.readouterr().err
-    assert re.search(r"content/articles/[ab].md: error: 'slug': /articles/same/ is also written by "
-                     r"content/articles/[ab].md", err)
+    assert re.search(
+        r"content/articles/[ab].md: error: 'slug': /articles/same/ is also written by "
+        r"content/articles/[ab].md",
+        err,
+    )
     assert "content/pages/tags.md" in err and "reserved" in err
 
 
@@ -233,8 +300,9 @@ def test_strict_turns_warnings_into_errors(tmp_path, capsys):
 
 
 def test_exit_code_2_for_site_yaml_and_unsafe_output(tmp_path, capsys):
-    root = make_site(tmp_path, {"content/articles/a.md": article("A")},
-                     site_yaml=SITE_YAML + "colour: blue\n")
+    root = make_site(
+        tmp_path, {"content/articles/a.md": article("A")}, site_yaml=SITE_YAML + "colour: blue\n"
+    )
     assert run(root) == 2
     assert "site.yaml:" in capsys.readouterr().err
     root = make_site(tmp_path / "b", {"content/articles/a.md": article("A")})
@@ -246,8 +314,9 @@ def test_exit_code_2_for_site_yaml_and_unsafe_output(tmp_path, capsys):
 
 
 def test_pagination_related_and_neighbours(tmp_path, capsys):
-    files = {f"content/articles/a{i}.md": article(f"A{i}", date=f"2026-01-{i + 1:02d}")
-             for i in range(5)}
+    files = {
+        f"content/articles/a{i}.md": article(f"A{i}", date=f"2026-01-{i + 1:02d}") for i in range(5)
+    }
     root = make_site(tmp_path, files, site_yaml=SITE_YAML.replace("page_size: 10", "page_size: 2"))
     assert run(root) == 0
     site = root / "_site"
@@ -287,10 +356,13 @@ def test_article_features(tmp_path, capsys):
     Yes, it is.
     """
     refs = "- key: doe2020\n  authors: Doe, J.\n  year: 2020\n  title: A study\n  doi: 10.1/x\n"
-    root = make_site(tmp_path, {
-        "content/articles/a.md": article("A", body=body, extra="content_notes: [suicide]\n"),
-        "content/references.yaml": refs,
-    })
+    root = make_site(
+        tmp_path,
+        {
+            "content/articles/a.md": article("A", body=body, extra="content_notes: [suicide]\n"),
+            "content/references.yaml": refs,
+        },
+    )
     assert run(root) == 0
     err = capsys.readouterr().err
     assert "content/articles/a.md" in err and "sanitised" in err
@@ -301,7 +373,9 @@ def test_article_features(tmp_path, capsys):
     assert tree.css_first("pre code, .highlight") is not None
     assert tree.css_first('#ref-doe2020 a[href="https://doi.org/10.1/x"]') is not None
     assert tree.css_first('sup.cite a[href="#ref-doe2020"]').text() == "1"
-    kinds = [json.loads(n.text()).get("@type") for n in tree.css('script[type="application/ld+json"]')]
+    kinds = [
+        json.loads(n.text()).get("@type") for n in tree.css('script[type="application/ld+json"]')
+    ]
     assert "FAQPage" in kinds
     assert "This page talks about suicide" in tree.css_first(".content-note").text()
     # support_first: the support block comes before the article body
@@ -310,14 +384,21 @@ def test_article_features(tmp_path, capsys):
 
 def test_unknown_citation_and_unused_reference(tmp_path, capsys):
     refs = "- key: used\n  authors: A\n  year: 2020\n  title: T\n- key: spare\n  authors: B\n  year: 2021\n  title: U\n"
-    root = make_site(tmp_path, {
-        "content/articles/a.md": article("A", body="One [@used].\n\nTwo [@usd].\n"),
-        "content/references.yaml": refs,
-    })
+    root = make_site(
+        tmp_path,
+        {
+            "content/articles/a.md": article("A", body="One [@used].\n\nTwo [@usd].\n"),
+            "content/references.yaml": refs,
+        },
+    )
     assert run(root) == 1
     err = capsys.readouterr().err
-    assert "content/articles/a.md:10: error: unknown reference '@usd' (did you mean '@used'?)" in err
-    assert "content/references.yaml:5: warning: reference 'spare' is not cited by any article" in err
+    assert (
+        "content/articles/a.md:10: error: unknown reference '@usd' (did you mean '@used'?)" in err
+    )
+    assert (
+        "content/references.yaml:5: warning: reference 'spare' is not cited by any article" in err
+    )
 
 
 def test_build_then_check_in_one_command(tmp_path, capsys):

@@ -13,14 +13,21 @@ import yaml
 from haven.check import collect_problems
 from haven.config import load_config
 from haven.content import load_content
-from haven.model import BuildOptions, ERROR, WARNING
+from haven.model import ERROR, WARNING, BuildOptions
 from haven.pipeline import build_site, render_all
 from haven.taxonomy import build_taxonomy
 
 PROJECT = Path(__file__).resolve().parent.parent
 BIBLIOGRAPHY = PROJECT.parent / "shared" / "references" / "bibliography.yaml"
-ORIGINAL_TOPICS = {"sexualtrust", "healthyrelationships", "traumainformedcare", "mentalwellness",
-                   "physicalwellness", "communication", "selfcare"}
+ORIGINAL_TOPICS = {
+    "sexualtrust",
+    "healthyrelationships",
+    "traumainformedcare",
+    "mentalwellness",
+    "physicalwellness",
+    "communication",
+    "selfcare",
+}
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +60,11 @@ def test_builds_without_warnings(site):
 def test_check_is_clean(site):
     root, _ = site
     problems = collect_problems(root, now=datetime(2026, 11, 26).astimezone())
-    assert [f"{p.severity} {p.kind} {p.source or p.page}: {p.message}" for p in problems
-            if p.severity in (ERROR, WARNING)] == []
+    assert [
+        f"{p.severity} {p.kind} {p.source or p.page}: {p.message}"
+        for p in problems
+        if p.severity in (ERROR, WARNING)
+    ] == []
     assert (root / "_site/pagefind/pagefind-entry.json").is_file()
 
 
@@ -104,11 +114,13 @@ def test_no_sentence_of_the_original_page_is_reused():
         pytest.skip("the original page is not beside this checkout")
     seed = " ".join(p.read_text(encoding="utf-8") for p in seed_dir.iterdir()).lower()
     words = re.findall(r"[a-z']+", seed)
-    shingles = {" ".join(words[i:i + 8]) for i in range(len(words) - 7)}
+    shingles = {" ".join(words[i : i + 8]) for i in range(len(words) - 7)}
     for path in sorted((PROJECT / "content").rglob("*.md")):
         ours = re.findall(r"[a-z']+", path.read_text(encoding="utf-8").lower())
         for i in range(len(ours) - 7):
-            assert " ".join(ours[i:i + 8]) not in shingles, f"{path.name} repeats the original page"
+            assert " ".join(ours[i : i + 8]) not in shingles, (
+                f"{path.name} repeats the original page"
+            )
 
 
 def test_support_lines_have_digits_only_tel_links(site):

@@ -1,6 +1,6 @@
 """Topic identity, grouping, fallbacks and relations."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from haven.config import TopicDef
 from haven.model import Document
@@ -13,7 +13,7 @@ def doc(name: str, tags, day: int = 1) -> Document:
         path=f"content/articles/{name}.md",
         rel=f"articles/{name}.md",
         slug=name,
-        meta={"title": name, "date": datetime(2026, 1, day, tzinfo=timezone.utc), "tags": tags},
+        meta={"title": name, "date": datetime(2026, 1, day, tzinfo=UTC), "tags": tags},
         body="",
         body_line=6,
         digest="x",

@@ -161,8 +161,10 @@ def site(**overrides) -> dict:
         "regions": ["GB", "US"],
         "search": True,
         "live_reload": False,
-        "pages": {slug: f"/{slug}/" for slug in
-                  ("about", "contact", "online-safety", "editorial-policy", "accessibility")},
+        "pages": {
+            slug: f"/{slug}/"
+            for slug in ("about", "contact", "online-safety", "editorial-policy", "accessibility")
+        },
     }
     value.update(overrides)
     return value
@@ -631,7 +633,9 @@ def test_content_note_after_standfirst_with_links_that_resolve():
     note = tree.css_first("aside.content-note")
     assert note.attributes["aria-labelledby"] == "cn-title"
     assert note.css_first("h2#cn-title").text() == "About this page"
-    assert note.css("p")[0].text() == "This page talks about sexual assault and rape, and self-harm."
+    assert (
+        note.css("p")[0].text() == "This page talks about sexual assault and rape, and self-harm."
+    )
     links = note.css("a")
     assert [(a.text(), a.attributes["href"]) for a in links] == [
         ("Skip to support options", "#get-help"),
