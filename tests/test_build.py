@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import re
 import unicodedata
 from pathlib import Path
@@ -415,3 +416,48 @@ def test_build_then_check_in_one_command(tmp_path, capsys):
     assert run(root, "build", "--check") == 1
     out = capsys.readouterr().out
     assert "broken-link" in out and "/nowhere/" in out
+
+
+def test_incremental_builds_equal_clean_builds(tmp_path, capsys):
+    from haven.model import BuildOptions
+    from haven.pipeline import build_site
+
+    files = {
+        f"content/articles/a{i}.md": article(
+            f"A{i}", date=f"2026-01-{i + 1:02d}", body=f"Text {i}. See [next](a{(i + 1) % 4}.md)."
+        )
+        for i in range(4)
+    }
+    root = make_site(tmp_path / "inc", files)
+    now = BuildOptions(
+        now=__import__("datetime").datetime.fromisoformat("2026-06-01T00:00:00+00:00")
+    )
+    first = build_site(root, now)
+    assert first.markdown_rendered == 5  # four articles and the online-safety page
+
+    again = build_site(root, now)
+    assert (again.markdown_rendered, again.pages_written) == (0, 0)
+
+    arts = root / "content/articles"
+    (arts / "a1.md").write_text(files["content/articles/a1.md"].replace("Text 1.", "Text one."))
+    edited = build_site(root, now)
+    assert edited.markdown_rendered == 1 and 0 < edited.pages_written < first.pages_written
+
+    template = root / "templates/article.html"
+    template.write_text(
+        template.read_text().replace("{% block head %}", "{% block head %}<!-- v2 -->", 1)
+    )
+    restyled = build_site(root, now)
+    assert restyled.markdown_rendered == 0 and restyled.pages_written >= 4
+
+    (arts / "a2.md").rename(arts / "renamed.md")
+    (arts / "a0.md").write_text(files["content/articles/a0.md"].replace("a1.md", "a3.md"))
+    (arts / "a3.md").write_text(files["content/articles/a3.md"].replace("a0.md", "renamed.md"))
+    (arts / "a1.md").write_text(files["content/articles/a1.md"].replace("a2.md", "a3.md"))
+    build_site(root, now)
+
+    clean = tmp_path / "clean"
+    shutil.copytree(root, clean, ignore=shutil.ignore_patterns("_site*", ".cache"))
+    build_site(clean, now)
+    assert snapshot(root / "_site", skip=()) == snapshot(clean / "_site", skip=())
+    assert not (root / "_site/articles/a2").exists()
