@@ -7,6 +7,7 @@ escaped inside them), so a regex over tags is safe here.
 
 from __future__ import annotations
 
+import functools
 import html
 import posixpath
 import re
@@ -33,6 +34,7 @@ def normalise_base_path(base_path: str) -> str:
     return f"/{inner}/" if inner else "/"
 
 
+@functools.lru_cache(maxsize=65536)
 def url_path(path: str, base_path: str) -> str:
     """Site-relative URL ('/tags/心の健康/') -> href with the base path and encoded segments."""
     path = _nfc(path)
@@ -72,7 +74,7 @@ def rewrite_links(
     """
     if "<a" not in html_text and "<img" not in html_text:
         return html_text, []
-    lookup = {_nfc(key): value for key, value in targets.items()}
+    lookup = targets  # keys NFC, as the caller builds them once for all documents
     doc_rel = _nfc(doc_rel)
     missing: list[tuple[str, str]] = []
 

@@ -148,8 +148,9 @@ class Output:
     """One file of the built site: a path below the output folder and its bytes."""
 
     path: str  # POSIX path relative to the output folder, e.g. 'articles/x/index.html'
-    data: bytes
+    data: bytes | None  # None: the previous build's file is kept (see `reuse`)
     source: str | None = None  # project-relative path of the file it came from, for reports
+    reuse: str | None = None  # digest of the previous build's file, when its inputs are unchanged
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import hashlib
 import os
 import pickle
 import time
+import unicodedata
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
@@ -31,7 +32,7 @@ from .model import (
 from .pages import SitePlan, article_url, make_environment, plan_site
 from .references import REFERENCES_FILE, load_references
 from .taxonomy import build_taxonomy
-from .writer import write_site
+from .writer import link_tree, read_manifest, write_site
 
 CACHE_DIR = ".cache/haven"
 RESERVED_SLUGS = {
@@ -97,6 +98,7 @@ def build_site(root: Path, options: BuildOptions | None = None, reporter=None) -
     reporter.stage("planning")
     env, template_diags = make_environment(root, config)
     diags += template_diags
+    previous = {} if options.clean else _previous_pages(out)
     plan = SitePlan(
         config,
         articles,
@@ -108,6 +110,8 @@ def build_site(root: Path, options: BuildOptions | None = None, reporter=None) -
         now,
         serve=options.serve,
         unpublished=[u for u, _ in unpublished.values()],
+        templates_digest=_folder_digest(root / "templates"),
+        previous=previous,
     )
     outputs: list[Output] = []
     manifest: dict = {}
@@ -135,7 +139,12 @@ def build_site(root: Path, options: BuildOptions | None = None, reporter=None) -
     if config.search and not options.serve:
         from .search import index_site
 
-        def before_swap(staging: Path) -> list[Diagnostic]:
+        def before_swap(staging: Path, changed: list[str]) -> list[Diagnostic]:
+            # The index depends only on the pages: when none changed, keep the previous one.
+            old_index = out / "pagefind"
+            if not any(p.endswith(".html") for p in changed) and old_index.is_dir():
+                if link_tree(old_index, staging / "pagefind"):
+                    return []
             reporter.stage("indexing")
             return index_site(staging, base_path=config.base_path)
 
@@ -170,6 +179,24 @@ def build_site(root: Path, options: BuildOptions | None = None, reporter=None) -
         markdown_rendered=rendered_count,
         seconds=time.perf_counter() - started,
     )
+
+
+def _previous_pages(out: Path) -> dict[str, tuple[str, str]]:
+    """What the previous build wrote: page path -> (inputs fingerprint, file digest)."""
+    manifest = read_manifest(out) if out.is_dir() else {}
+    prints, digests = manifest.get("fingerprints", {}), manifest.get("digests", {})
+    if manifest.get("generator") != f"haven {__version__}":
+        return {}
+    return {path: (key, digests[path]) for path, key in prints.items() if path in digests}
+
+
+def _folder_digest(folder: Path) -> str:
+    """One digest of every file's name and bytes in `folder`."""
+    h = hashlib.blake2b(digest_size=16)
+    for path in sorted(folder.rglob("*")) if folder.is_dir() else ():
+        if path.is_file():
+            h.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
 
 
 def _order(d: Diagnostic):
@@ -264,7 +291,7 @@ def _rewrite_all(
     rendered: dict[str, Rendered],
     unpublished: dict[str, tuple[str, str]],
 ):
-    targets = {d.rel: article_url(d) for d in docs}
+    targets = {unicodedata.normalize("NFC", d.rel): article_url(d) for d in docs}
     severity = ERROR if config.broken_md_links == ERROR else WARNING
     html: dict[str, str] = {}
     diags: list[Diagnostic] = []

@@ -162,11 +162,11 @@ def write_site(
     root: Path,
     manifest: dict,
     keep_files: Sequence[str] = (),
-    before_swap: Callable[[Path], list[Diagnostic]] | None = None,
+    before_swap: Callable[[Path, list[str]], list[Diagnostic]] | None = None,
 ) -> WriteStats:
     """Write `outputs` as the new content of `out`, atomically.
 
-    `before_swap(staging)` runs on the complete staging folder (the search index is built there);
+    `before_swap(staging, changed)` runs on the complete staging folder (the search index is built there);
     diagnostics it returns with severity error abort the build and leave `out` untouched.
     """
     out = out.resolve()
@@ -182,6 +182,7 @@ def write_site(
         staging.mkdir()
         (staging / STAGING_MARK).touch()
         written = unchanged = 0
+        changed: list[str] = []
         digests: dict[str, str] = {}
         try:
             made_dirs: set[Path] = set()
@@ -190,6 +191,18 @@ def write_site(
                 if target.parent not in made_dirs:
                     target.parent.mkdir(parents=True, exist_ok=True)
                     made_dirs.add(target.parent)
+                if item.data is None:
+                    # The page's inputs did not change: keep the previous build's file.
+                    if old_digests.get(item.path) != item.reuse or not _link(
+                        out / item.path, target
+                    ):
+                        raise BuildError(
+                            f"cannot reuse {item.path} from the previous build; "
+                            "run again with --clean"
+                        )
+                    digests[item.path] = item.reuse
+                    unchanged += 1
+                    continue
                 digest = _digest(item.data)
                 digests[item.path] = digest
                 if old_digests.get(item.path) == digest and _link(out / item.path, target):
@@ -197,12 +210,13 @@ def write_site(
                     continue
                 target.write_bytes(item.data)
                 written += 1
+                changed.append(item.path)
             for name in keep_files:
                 src = out / name
                 if src.exists() and not (staging / name).exists():
                     (shutil.copytree if src.is_dir() else shutil.copy2)(src, staging / name)
             if before_swap is not None:
-                problems = before_swap(staging)
+                problems = before_swap(staging, changed)
                 errors = [d for d in problems if d.severity == ERROR]
                 if errors:
                     raise BuildError("a build step failed", errors)
@@ -219,6 +233,20 @@ def write_site(
             shutil.rmtree(staging, ignore_errors=True)
             raise
     return WriteStats(written, unchanged)
+
+
+def link_tree(src: Path, dst: Path) -> bool:
+    """Hard-link every file of the folder `src` into `dst` (a folder of a previous build)."""
+    try:
+        for dirpath, _dirs, files in os.walk(src):
+            rel = Path(dirpath).relative_to(src)
+            (dst / rel).mkdir(parents=True, exist_ok=True)
+            for name in files:
+                os.link(Path(dirpath, name), dst / rel / name)
+        return True
+    except OSError:
+        shutil.rmtree(dst, ignore_errors=True)
+        return False
 
 
 def _link(src: Path, dst: Path) -> bool:

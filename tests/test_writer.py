@@ -48,7 +48,7 @@ def test_failure_before_swap_leaves_previous_output_identical(tmp_path):
     build(tmp_path, {"index.html": "home"})
     before = snapshot(tmp_path / "_site")
 
-    def explode(staging):
+    def explode(staging, changed):
         raise RuntimeError("interrupted")
 
     with pytest.raises(RuntimeError):
