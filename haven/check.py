@@ -10,7 +10,7 @@ from .config import load_config
 from .content import load_content
 from .errors import ConfigError
 from .linkcheck import LinkcheckSettings, check_site, sort_key
-from .model import ERROR, Diagnostic, Problem
+from .model import ERROR, INFO, Diagnostic, Problem
 from .report import failed, format_json, format_junit, format_text
 from .writer import read_manifest
 
@@ -85,5 +85,12 @@ def run_check(
     elif fmt == "junit":
         text = format_junit(problems, strict=strict)
     else:
-        text = format_text(problems, color=color)
+        # Reading levels within the thresholds are one line here; JSON lists each.
+        notes = [p for p in problems if p.severity == INFO]
+        text = format_text([p for p in problems if p.severity != INFO], color=color)
+        if notes:
+            text += (
+                f"{len(notes)} articles within the reading-level thresholds in site.yaml "
+                "(--format json lists each)\n"
+            )
     return text, failed(problems, strict=strict)

@@ -202,6 +202,8 @@ def cmd_new(args) -> int:
     from .scaffold import new_article
 
     tags = [t.strip() for t in args.tags.split(",") if t.strip()]
+    if not tags and not args.page:
+        raise UsageError("an article needs at least one topic: --tags selfcare,communication")
     path = new_article(Path(args.root), args.title, tags, today=date.today(), page=args.page)
     print(path)
     return EXIT_OK
@@ -254,6 +256,9 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "debug", False):
             traceback.print_exc()
         return exc.exit_code
+    except BrokenPipeError:  # `build.py check | head`: the reader has gone, nothing to report
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except KeyboardInterrupt:
         print("interrupted; the previous output was left as it was", file=sys.stderr)
         return EXIT_INTERRUPTED

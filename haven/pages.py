@@ -342,16 +342,7 @@ class Planner:
         next_review = meta.get("next_review") or (
             last_reviewed + timedelta(days=c.review.interval_days) if last_reviewed else None
         )
-        refs = [
-            {
-                "number": cit.number,
-                "key": cit.key,
-                "id": f"ref-{cit.key}",
-                "html": p.references[cit.key].html(),
-            }
-            for cit in sorted(r.citations, key=lambda x: x.number)
-            if cit.key in p.references
-        ]
+        refs = self._references(r)
         updated = meta.get("updated")
         article = {
             "title": doc.title,
@@ -417,6 +408,15 @@ class Planner:
             "links": [[link.href, link.line] for link in r.links],
         }
 
+    def _references(self, r: Rendered) -> list[dict[str, Any]]:
+        """The numbered references a body cites, in the order of first citation."""
+        refs = self.p.references
+        return [
+            {"number": c.number, "key": c.key, "id": f"ref-{c.key}", "html": refs[c.key].html()}
+            for c in sorted(r.citations, key=lambda x: x.number)
+            if c.key in refs
+        ]
+
     def _image_abs(self, image: str | None) -> str | None:
         if not image:
             return None
@@ -444,6 +444,7 @@ class Planner:
                 "summary": doc.meta.get("summary", ""),
                 "content": Markup(self.p.html[doc.path]),
                 "toc": toc,
+                "references": self._references(r),
             },
         }
         self.emit(f"{doc.slug}/index.html", f"{layout}.html", context, doc.path)
@@ -587,7 +588,13 @@ class Planner:
                     "page": self._page(
                         "help", "Get help", "/get-help/", "Support services you can contact now."
                     ),
-                    "doc": {"title": "Get help", "summary": "", "content": Markup(""), "toc": []},
+                    "doc": {
+                        "title": "Get help",
+                        "summary": "",
+                        "content": Markup(""),
+                        "toc": [],
+                        "references": [],
+                    },
                 },
             )
         self.emit(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import re
 import time
 import unicodedata
 from collections.abc import Sequence
@@ -91,9 +92,16 @@ def build_site(root: Path, options: BuildOptions | None = None, reporter=None) -
     taxonomy = build_taxonomy(articles, config.topics)
     diags += taxonomy.diagnostics
 
-    html, link_diags = _rewrite_all(config, [*articles, *pages], rendered, unpublished)
+    # Sources that failed to load make no page; say so rather than "no such file".
+    failed = {
+        d.path.removeprefix("content/")
+        for d in diags
+        if d.severity == ERROR and d.path.startswith("content/")
+    }
+    html, link_diags = _rewrite_all(config, [*articles, *pages], rendered, unpublished, failed)
     diags += link_diags
-    diags += _check_citations(refs, [*articles, *pages], rendered)
+    diags += _check_citations(refs, [*articles, *pages], rendered, report_unused=not failed)
+    diags += _body_headings([*articles, *pages])
 
     reporter.stage("planning")
     env, template_diags = make_environment(root, config)
@@ -290,6 +298,7 @@ def _rewrite_all(
     docs: Sequence[Document],
     rendered: dict[str, Rendered],
     unpublished: dict[str, tuple[str, str]],
+    failed: set[str] = frozenset(),
 ):
     targets = {unicodedata.normalize("NFC", d.rel): article_url(d) for d in docs}
     severity = ERROR if config.broken_md_links == ERROR else WARNING
@@ -304,22 +313,53 @@ def _rewrite_all(
         for href, reason in missing:
             line = next((link.line for link in r.links if link.href == href), None)
             target = _resolve_rel(doc.rel, href)
+            hint = "check the file name, relative to this file"
             if target in unpublished:
                 message = f"link to {href!r}, which is {unpublished[target][1]} and not published"
+                hint = "publish it first, or remove the link for now"
+            elif target in failed:
+                message = (
+                    f"link to {href!r}: content/{target} has errors, so no page is made from it"
+                )
+                hint = "fix the errors reported for that file"
             else:
                 message = f"link to {href!r}: {reason}"
             diags.append(
                 Diagnostic(
-                    severity,
-                    doc.path,
-                    line,
-                    None,
-                    message,
-                    hint="check the file name, relative to this file",
-                    code="broken-md-link",
+                    severity, doc.path, line, None, message, hint=hint, code="broken-md-link"
                 )
             )
     return html, diags
+
+
+_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
+_H1 = re.compile(r"^\s{0,3}#(?!#)\s")
+
+
+def _body_headings(docs: Sequence[Document]) -> list[Diagnostic]:
+    """A `# heading` in the body would be a second <h1>: the title is the page's only one."""
+    diags = []
+    for doc in docs:
+        if "#" not in doc.body:
+            continue
+        fenced = False
+        for i, line in enumerate(doc.body.split("\n")):
+            if _FENCE.match(line):
+                fenced = not fenced
+            elif not fenced and _H1.match(line):
+                diags.append(
+                    Diagnostic(
+                        WARNING,
+                        doc.path,
+                        doc.body_line + i,
+                        1,
+                        "a '# heading' in the body makes a second main heading",
+                        hint="the title is the page's heading; start sections with '## '",
+                        code="body-h1",
+                        source_line=line,
+                    )
+                )
+    return diags
 
 
 def _resolve_rel(doc_rel: str, href: str) -> str | None:
@@ -329,7 +369,7 @@ def _resolve_rel(doc_rel: str, href: str) -> str | None:
 
 
 def _check_citations(
-    refs, docs: Sequence[Document], rendered: dict[str, Rendered]
+    refs, docs: Sequence[Document], rendered: dict[str, Rendered], *, report_unused: bool = True
 ) -> list[Diagnostic]:
     diags = []
     used: set[str] = set()
@@ -353,7 +393,7 @@ def _check_citations(
                         code="unknown-reference",
                     )
                 )
-    for key, ref in sorted(refs.items()):
+    for key, ref in sorted(refs.items()) if report_unused else ():
         if key not in used:
             diags.append(
                 Diagnostic(

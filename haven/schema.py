@@ -398,10 +398,10 @@ def layout(value: Any, ctx: Context) -> str:
 
 
 def image(value: Any, ctx: Context) -> str:
-    """A path on this site (/images/x.jpg) or an https URL; never javascript: or data:."""
+    """A path on this site (/static/img/x.jpg) or an https URL; never javascript: or data:."""
     if not isinstance(value, str) or not value.strip():
         raise FieldError(
-            f"image must be a path such as /images/x.jpg, not {_kind(value)}",
+            f"image must be a path such as /static/img/x.jpg, not {_kind(value)}",
             f"write {ctx.example}",
         )
     s = value.strip()
@@ -412,7 +412,7 @@ def image(value: Any, ctx: Context) -> str:
         if scheme.group(1) != "https":
             raise FieldError(
                 f"'{scheme.group(1)}:' addresses are not allowed in image",
-                "use a path on this site such as /images/x.jpg, or an https:// address",
+                "use a path on this site such as /static/img/x.jpg, or an https:// address",
                 code="bad-url",
             )
         host = re.match(r"https://([^/?#]*)", squeezed)
@@ -422,14 +422,14 @@ def image(value: Any, ctx: Context) -> str:
             )
         ctx.warn(
             f"image is loaded from another site ({host.group(1)}), which tells it who is reading",
-            "copy the image into static/ and write its path, e.g. image: /images/x.jpg",
+            "copy the image into static/ and write its path, e.g. image: /static/img/x.jpg",
             code="third-party",
         )
         return s
     if squeezed.startswith("//"):
         raise FieldError(
             f"'{s}' is an address on another site without https:",
-            "use a path on this site such as /images/x.jpg",
+            "use a path on this site such as /static/img/x.jpg",
             code="bad-url",
         )
     if not s.startswith("/"):
@@ -467,7 +467,7 @@ def _has_image(value: str, meta: Mapping[str, Any], ctx: Context) -> None:
     if "image" not in ctx.present:
         ctx.warn(
             "image_alt is given without an image",
-            "remove it, or add image: /images/x.jpg",
+            "remove it, or add image: /static/img/x.jpg",
             code="unused",
         )
 
@@ -586,7 +586,7 @@ FIELDS: tuple[Field, ...] = (
         False,
         "Image for link previews: a path on this site.",
         image,
-        "image: /images/trust.jpg",
+        "image: /static/img/trust.jpg",
         _has_alt,
     ),
     Field(

@@ -711,9 +711,10 @@ class DevServer:
         if errors:
             for d in errors:
                 self.echo(d.format(), err=True)
-            plural = "" if len(errors) == 1 else "s"
+            count = sum(d.severity == ERROR for d in errors) or len(errors)
+            plural = "" if count == 1 else "s"
             kept = "still serving the last good build" if not initial else "serving what exists"
-            self.echo(f"build failed{cause}: {len(errors)} error{plural}; {kept}", err=True)
+            self.echo(f"build failed{cause}: {count} error{plural}; {kept}", err=True)
             return
         warnings = [d.format() for d in result.diagnostics if d.severity == WARNING]
         new = [w for w in warnings if w not in self._warnings_seen]

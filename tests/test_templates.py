@@ -293,6 +293,7 @@ def context(kind: str, **overrides) -> tuple[str, dict]:
                 "summary": "Who writes this site and why.",
                 "content": Markup('<h2 id="who">Who we are</h2><p>Editors.</p>'),
                 "toc": [],
+                "references": [],
             },
         }
         if kind == "help":
