@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
 
-from .model import ERROR, INFO, WARNING, Document, Problem, Rendered
+from .model import ERROR, INFO, WARNING, Document, Problem, Rendered, add_years
 
 # Elements whose URL attribute makes the browser fetch something as the page loads.
 RESOURCE_ATTRS = (
@@ -274,7 +274,7 @@ def review_dates(config, documents: Sequence[Document], today: date) -> list[Pro
         last = doc.meta.get("last_reviewed")
         if not last:
             continue
-        due = doc.meta.get("next_review") or last + timedelta(days=config.review.interval_days)
+        due = doc.meta.get("next_review") or add_years(last, config.review.interval_years)
         line = doc.key_lines.get("next_review") or doc.key_lines.get("last_reviewed")
         if due < today:
             problems.append(

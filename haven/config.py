@@ -72,7 +72,7 @@ class ExitSettings:
 
 @dataclass(frozen=True)
 class ReviewSettings:
-    interval_days: int = 1095
+    interval_years: int = 3
     soon_days: int = 90
     support_max_age_days: int = 180
 
@@ -247,7 +247,7 @@ OPTIONS: dict[str, tuple[Callable[[Any], Any], Any, str]] = {
     "review": (
         None,
         ReviewSettings(),
-        "Review intervals: interval_days, soon_days, support_max_age_days.",
+        "Review intervals: interval_years, soon_days, support_max_age_days.",
     ),
     "readability": (None, ReadabilitySettings(), "Reading-level thresholds: smog_max, flesch_min."),
     "linkcheck": (None, {}, "Link checker settings (see README)."),
@@ -511,7 +511,7 @@ _SECTIONS: dict[str, Callable[[_Reader, Any], Any]] = {
         "review",
         raw,
         ReviewSettings,
-        {"interval_days": _int(1), "soon_days": _int(0), "support_max_age_days": _int(1)},
+        {"interval_years": _int(1), "soon_days": _int(0), "support_max_age_days": _int(1)},
     ),
     "readability": lambda r, raw: r.record(
         "readability", raw, ReadabilitySettings, {"smog_max": _number, "flesch_min": _number}

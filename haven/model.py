@@ -179,6 +179,14 @@ class BuildResult:
     seconds: float = 0.0
 
 
+def add_years(day: date, years: int) -> date:
+    """The same calendar day `years` later (29 February becomes 28 February)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
 def aware(value: date | datetime, tz) -> datetime:
     """A date or datetime as an aware datetime in `tz` (date-only means 00:00 there)."""
     if isinstance(value, datetime):

@@ -7,7 +7,7 @@ import sys
 import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from markupsafe import Markup
 from . import feeds
 from .config import SiteConfig
 from .links import url_path
-from .model import ERROR, Diagnostic, Document, Output, Rendered
+from .model import ERROR, Diagnostic, Document, Output, Rendered, add_years
 from .references import Reference
 from .taxonomy import Taxonomy, related_articles, related_topics
 
@@ -340,7 +340,7 @@ class Planner:
         meta = doc.meta
         last_reviewed = meta.get("last_reviewed")
         next_review = meta.get("next_review") or (
-            last_reviewed + timedelta(days=c.review.interval_days) if last_reviewed else None
+            add_years(last_reviewed, c.review.interval_years) if last_reviewed else None
         )
         refs = self._references(r)
         updated = meta.get("updated")

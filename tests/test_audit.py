@@ -1,0 +1,197 @@
+"""The safety policies `check` enforces: privacy, quick exit, support lines, reviews, reading level."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sitekit import SITE_YAML, article, make_site, run
+
+from haven.audit import audit_html, review_dates, support_freshness
+from haven.check import collect_problems
+from haven.config import load_config
+from haven.model import Document
+
+EXIT = "https://www.bbc.co.uk/weather"
+GOOD_HEAD = (
+    '<meta http-equiv="Content-Security-Policy" content="default-src \'self\'">'
+    '<meta name="referrer" content="no-referrer">'
+)
+GOOD_EXIT = (
+    f'<a class="skip-link js-exit-skiplink" href="{EXIT}" rel="nofollow noreferrer">Exit</a>'
+    f'<a class="exit-this-page__button" href="{EXIT}" rel="nofollow noreferrer">Exit</a>'
+)
+
+
+def page(body: str = "", head: str = GOOD_HEAD, exit_links: str = GOOD_EXIT) -> str:
+    return f"<html><head>{head}</head><body>{exit_links}{body}</body></html>"
+
+
+def kinds(html: str) -> list[tuple[str, str]]:
+    return [
+        (p.severity, p.kind)
+        for p in audit_html("x/index.html", html, own_host="example.org", exit_url=EXIT)
+    ]
+
+
+def test_a_clean_page_has_no_findings():
+    assert (
+        kinds(
+            page('<a href="https://other.org/" rel="noreferrer">x</a><script src="/a.js"></script>')
+        )
+        == []
+    )
+
+
+def test_third_party_resources_are_errors():
+    found = kinds(
+        page(
+            '<script src="https://cdn.example.net/x.js"></script>'
+            '<link rel="stylesheet" href="https://fonts.example.net/a.css">'
+            '<img src="//img.example.net/a.png" alt="">'
+            '<iframe src="https://video.example.net/"></iframe>'
+            "<style>body{background:url(https://x.example.net/b.png)}</style>"
+        )
+    )
+    assert found == [("error", "third-party-resource")] * 5
+
+
+def test_canonical_and_alternate_links_are_not_fetches():
+    assert (
+        kinds(
+            page(
+                '<link rel="canonical" href="https://example.net/a/">'
+                '<link rel="alternate" href="https://example.net/feed.xml">'
+            )
+        )
+        == []
+    )
+
+
+def test_inline_script_handlers_and_styles_are_errors():
+    found = kinds(
+        page(
+            '<script>alert(1)</script><p onclick="x()" style="color:red">x</p>'
+            '<script type="application/ld+json">{}</script>'
+        )
+    )
+    assert sorted(found) == [
+        ("error", "inline-handler"),
+        ("error", "inline-script"),
+        ("error", "inline-style"),
+    ]
+
+
+def test_missing_csp_and_referrer_policy():
+    assert sorted(kinds(page(head=""))) == [
+        ("error", "missing-csp"),
+        ("error", "missing-referrer-policy"),
+    ]
+
+
+def test_quick_exit_must_be_present_once_with_the_right_rel():
+    assert kinds(page(exit_links="")) == [("error", "quick-exit"), ("error", "quick-exit")]
+    wrong = GOOD_EXIT.replace(
+        'rel="nofollow noreferrer">Exit</a><a class="exit', 'rel="nofollow">Exit</a><a class="exit'
+    )
+    assert sorted(kinds(page(exit_links=wrong))) == [
+        ("error", "quick-exit"),
+        ("warning", "referrer-leak"),
+    ]
+
+
+def test_referrer_leaks_and_new_windows_are_warnings():
+    found = kinds(page('<a href="https://other.org/">x</a><a href="/a/" target="_blank">y</a>'))
+    assert sorted(found) == [("warning", "new-window"), ("warning", "referrer-leak")]
+
+
+def test_autoplay_is_an_error():
+    assert kinds(page('<video src="/v.mp4" autoplay></video>')) == [("error", "autoplay")]
+
+
+def config_with(tmp_path, extra: str = ""):
+    (tmp_path / "site.yaml").write_text(SITE_YAML + extra, encoding="utf-8")
+    return load_config(tmp_path)
+
+
+def test_support_lines_verified_too_long_ago(tmp_path):
+    config = config_with(tmp_path)
+    assert support_freshness(config, date(2026, 12, 1)) == []
+    (stale,) = support_freshness(config, date(2027, 6, 1))
+    assert (
+        stale.severity == "warning"
+        and stale.kind == "support-stale"
+        and stale.source == "site.yaml"
+    )
+    assert "2026-11-01" in stale.message and "212 days ago, limit 180" in stale.message
+
+
+def doc(meta: dict, lines: dict | None = None) -> Document:
+    base = {"title": "T", "date": datetime(2026, 1, 1, tzinfo=UTC), "tags": ["x"]}
+    return Document(
+        "article",
+        "content/articles/t.md",
+        "articles/t.md",
+        "t",
+        {**base, **meta},
+        "",
+        8,
+        "d",
+        lines or {"last_reviewed": 6},
+    )
+
+
+def test_review_dates_overdue_soon_and_reviewer_is_author(tmp_path):
+    config = config_with(tmp_path)
+    today = date(2026, 11, 26)
+    overdue = doc({"last_reviewed": date(2023, 1, 1)})
+    soon = doc({"last_reviewed": date(2024, 1, 1), "next_review": date(2026, 12, 20)})
+    fine = doc({"last_reviewed": date(2026, 1, 1)})
+    same = doc({"last_reviewed": date(2026, 1, 1), "author": "Sam", "reviewed_by": "sam"})
+    found = [(p.kind, p.line) for p in review_dates(config, [overdue, soon, fine, same], today)]
+    assert found == [("review-overdue", 6), ("review-due-soon", 6), ("reviewer-is-author", None)]
+    assert "due on 2026-01-01" in review_dates(config, [overdue], today)[0].message
+
+
+def test_check_on_a_built_site_reports_policies_with_sources(tmp_path, capsys):
+    root = make_site(
+        tmp_path,
+        {
+            "content/articles/a.md": article(
+                "A", body="TODO: write this.\n", extra="last_reviewed: 2020-01-01\n"
+            ),
+        },
+    )
+    assert run(root) == 0
+    problems = collect_problems(root, now=datetime(2026, 11, 26, tzinfo=UTC))
+    found = {(p.severity, p.kind, p.source) for p in problems}
+    assert ("warning", "review-overdue", "content/articles/a.md") in found
+    assert ("warning", "placeholder", "content/articles/a.md") in found
+    assert ("info", "reading-level", "content/articles/a.md") in found
+    assert run(root, "check") == 0  # warnings only
+    assert run(root, "check", "--strict") == 1
+
+
+def test_check_fails_on_a_page_that_loads_from_another_host(tmp_path, capsys):
+    root = make_site(tmp_path, {"content/articles/a.md": article("A")})
+    base = root / "templates/base.html"
+    base.write_text(
+        base.read_text().replace(
+            "</head>", '<script src="https://tracker.example.net/t.js"></script></head>', 1
+        )
+    )
+    assert run(root) == 0
+    capsys.readouterr()
+    assert run(root, "check") == 1
+    assert "third-party-resource" in capsys.readouterr().out
+
+
+def test_reading_level_above_the_threshold_is_a_warning(tmp_path, capsys):
+    hard = (
+        "Notwithstanding considerable methodological heterogeneity, epidemiological investigations "
+        "consistently demonstrate multidimensional psychophysiological dysregulation. "
+    ) * 40
+    root = make_site(tmp_path, {"content/articles/a.md": article("A", body=hard)})
+    assert run(root) == 0
+    problems = collect_problems(root, now=datetime(2026, 11, 26, tzinfo=UTC))
+    (level,) = [p for p in problems if p.kind == "reading-level"]
+    assert level.severity == "warning" and "shorter sentences" in level.message
