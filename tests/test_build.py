@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import shutil
 import re
+import shutil
 import unicodedata
 from pathlib import Path
 from urllib.parse import unquote
