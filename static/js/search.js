@@ -9,7 +9,24 @@
     if (note) note.hidden = false;
     return;
   }
-  var ui = new window.PagefindUI({ element: "#search", showSubResults: true, showImages: false });
+  function escapeHtml(text) {
+    return String(text).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+  var ui = new window.PagefindUI({
+    element: "#search",
+    showSubResults: true,
+    showImages: false,
+    // Content notes travel with the result, so a reader can choose before opening a page.
+    processResult: function (result) {
+      if (result.meta && result.meta.content_note) {
+        result.excerpt = "<strong class=\"search-note\">Content note: " +
+          escapeHtml(result.meta.content_note.replace(/^This page /, "")) + "</strong> " + result.excerpt;
+      }
+      return result;
+    }
+  });
   // Pagefind's box is named only by its placeholder; give it a real accessible name.
   var input = el.querySelector("input[type=text], input[type=search], input:not([type])");
   if (input && !input.hasAttribute("aria-label")) input.setAttribute("aria-label", "Search articles");
