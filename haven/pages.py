@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import os
 import sys
 import traceback
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -147,6 +150,7 @@ class SitePlan:
     now: datetime
     serve: bool = False
     unpublished: Sequence[str] = ()
+    parallel: bool = True  # render pages in forked worker processes (not under the dev server)
     templates_digest: str = ""  # changes whenever any template changes
     previous: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # path -> (key, digest)
     diagnostics: list[Diagnostic] = field(default_factory=list)
@@ -185,6 +189,8 @@ class Planner:
         self.outputs: list[Output] = []
         self.sources: dict[str, dict] = {}
         self.fingerprints: dict[str, str] = {}
+        self.ref_html = {key: ref.html() for key, ref in plan.references.items()}
+        self.jobs: list[tuple[int, str, dict[str, Any]]] = []  # (output index, template, context)
         self.sitemap: list[tuple[str, datetime | None]] = []
         self.abs = lambda path: _abs(c.base_url.rstrip("/"), c.base_path, path)
 
@@ -319,12 +325,9 @@ class Planner:
             if sitemap:
                 self.sitemap.append((self.abs(context["page"]["url"]), lastmod))
             return
-        try:
-            data = render_template(self.env, template, context)
-        except TemplateProblem as problem:
-            self.p.diagnostics.append(problem.diagnostic)
-            return
-        self.outputs.append(Output(path, data, source or f"templates/{template}"))
+        # Rendered later, all together, so both cores can share the work (render_pages).
+        self.jobs.append((len(self.outputs), template, context))
+        self.outputs.append(Output(path, b"", source or f"templates/{template}"))
         if sitemap:
             self.sitemap.append((self.abs(context["page"]["url"]), lastmod))
 
@@ -410,9 +413,9 @@ class Planner:
 
     def _references(self, r: Rendered) -> list[dict[str, Any]]:
         """The numbered references a body cites, in the order of first citation."""
-        refs = self.p.references
+        refs = self.ref_html
         return [
-            {"number": c.number, "key": c.key, "id": f"ref-{c.key}", "html": refs[c.key].html()}
+            {"number": c.number, "key": c.key, "id": f"ref-{c.key}", "html": refs[c.key]}
             for c in sorted(r.citations, key=lambda x: x.number)
             if c.key in refs
         ]
@@ -620,10 +623,51 @@ def plan_site(plan: SitePlan, env: jinja2.Environment) -> tuple[list[Output], di
     planner.topics()
     planner.fixed_pages()
     planner.feeds()
+    outputs = planner.outputs
+    for index, data, problem in render_pages(env, planner.jobs, parallel=plan.parallel):
+        if problem is not None:
+            plan.diagnostics.append(problem)
+        outputs[index] = replace(outputs[index], data=data)
+    outputs = [o for o in outputs if o.data is not None or o.reuse]
     manifest = {
         "base_path": plan.config.base_path,
         "pages": planner.sources,
         "unpublished": sorted(plan.unpublished),
         "fingerprints": planner.fingerprints,
     }
-    return planner.outputs, manifest
+    return outputs, manifest
+
+
+# Set just before the worker processes are forked, so they inherit the templates and contexts
+# instead of receiving them through pipes.
+_WORK: tuple[jinja2.Environment, list] | None = None
+# Below this many pages, starting worker processes costs more than it saves.
+PARALLEL_PAGES = 200
+
+
+def _render_range(bounds: tuple[int, int]) -> list[tuple[int, bytes | None, Diagnostic | None]]:
+    env, jobs = _WORK
+    results = []
+    for index, template, context in jobs[bounds[0] : bounds[1]]:
+        try:
+            results.append((index, render_template(env, template, context), None))
+        except TemplateProblem as problem:
+            results.append((index, None, problem.diagnostic))
+    return results
+
+
+def render_pages(env: jinja2.Environment, jobs: list, *, parallel: bool = True):
+    """Render every planned page: in forked worker processes when there are many."""
+    global _WORK
+    _WORK = (env, jobs)
+    try:
+        workers = os.cpu_count() or 1
+        if not parallel or workers < 2 or len(jobs) < PARALLEL_PAGES:
+            return _render_range((0, len(jobs)))
+        step = -(-len(jobs) // (workers * 4))
+        ranges = [(lo, min(lo + step, len(jobs))) for lo in range(0, len(jobs), step)]
+        ctx = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            return [item for chunk in pool.map(_render_range, ranges) for item in chunk]
+    finally:
+        _WORK = None

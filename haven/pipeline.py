@@ -118,6 +118,7 @@ def build_site(root: Path, options: BuildOptions | None = None, reporter=None) -
         now,
         serve=options.serve,
         unpublished=[u for u, _ in unpublished.values()],
+        parallel=not options.serve,
         templates_digest=_folder_digest(root / "templates"),
         previous=previous,
     )

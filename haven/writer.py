@@ -87,12 +87,11 @@ def check_output_folder(out: Path, root: Path) -> None:
         )
 
 
-def safe_join(base: Path, rel: str) -> Path:
+def safe_join(base: str, rel: str) -> str:
     """base/rel, refusing absolute paths and '..' so nothing is written outside `base`."""
-    parts = rel.split("/")
-    if rel.startswith("/") or "\\" in rel or any(p in ("", ".", "..") for p in parts):
+    if rel.startswith("/") or "\\" in rel or any(p in ("", ".", "..") for p in rel.split("/")):
         raise BuildError(f"unsafe output path {rel!r}")
-    return base.joinpath(*parts)
+    return f"{base}/{rel}"
 
 
 def _digest(data: bytes) -> str:
@@ -176,6 +175,8 @@ def write_site(
         _clean_leftovers(out)
         old = read_manifest(out) if out.is_dir() else {}
         old_digests: dict[str, str] = old.get("digests", {})
+        if _unchanged(outputs, old, manifest):
+            return WriteStats(0, len(outputs))
         staging = out.with_name(f"{out.name}.tmp-{os.getpid()}")
         if staging.exists():
             shutil.rmtree(staging)
@@ -185,16 +186,19 @@ def write_site(
         changed: list[str] = []
         digests: dict[str, str] = {}
         try:
-            made_dirs: set[Path] = set()
+            # Plain strings, not Path objects: this loop runs once per file of the site.
+            made_dirs: set[str] = set()
+            stage, old_root = str(staging), str(out)
             for item in outputs:
-                target = safe_join(staging, item.path)
-                if target.parent not in made_dirs:
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    made_dirs.add(target.parent)
+                target = safe_join(stage, item.path)
+                parent = os.path.dirname(target)
+                if parent not in made_dirs:
+                    os.makedirs(parent, exist_ok=True)
+                    made_dirs.add(parent)
                 if item.data is None:
                     # The page's inputs did not change: keep the previous build's file.
                     if old_digests.get(item.path) != item.reuse or not _link(
-                        out / item.path, target
+                        f"{old_root}/{item.path}", target
                     ):
                         raise BuildError(
                             f"cannot reuse {item.path} from the previous build; "
@@ -205,10 +209,13 @@ def write_site(
                     continue
                 digest = _digest(item.data)
                 digests[item.path] = digest
-                if old_digests.get(item.path) == digest and _link(out / item.path, target):
+                if old_digests.get(item.path) == digest and _link(
+                    f"{old_root}/{item.path}", target
+                ):
                     unchanged += 1
                     continue
-                target.write_bytes(item.data)
+                with open(target, "wb") as fh:
+                    fh.write(item.data)
                 written += 1
                 changed.append(item.path)
             for name in keep_files:
@@ -249,6 +256,18 @@ def link_tree(src: Path, dst: Path) -> bool:
         return False
 
 
+def _unchanged(outputs: Sequence[Output], old: dict, manifest: dict) -> bool:
+    """True when the previous output already is, byte for byte, what this build would write."""
+    old_digests = old.get("digests", {})
+    if not old_digests or len(old_digests) != len(outputs):
+        return False
+    for item in outputs:
+        digest = item.reuse if item.data is None else _digest(item.data)
+        if old_digests.get(item.path) != digest:
+            return False
+    return all(old.get(key) == value for key, value in manifest.items())
+
+
 def _link(src: Path, dst: Path) -> bool:
     try:
         os.link(src, dst)
@@ -268,9 +287,12 @@ def _relink_generated(staging: Path, out: Path, planned: set[str]) -> tuple[int,
                 continue
             old = out / rel
             try:
+                new_stat, old_stat = path.stat(), old.stat()
+                if (new_stat.st_ino, new_stat.st_dev) == (old_stat.st_ino, old_stat.st_dev):
+                    unchanged += 1  # already a link to the previous build's file
+                    continue
                 same = (
-                    old.stat().st_size == path.stat().st_size
-                    and old.read_bytes() == path.read_bytes()
+                    old_stat.st_size == new_stat.st_size and old.read_bytes() == path.read_bytes()
                 )
             except OSError:
                 same = False
