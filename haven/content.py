@@ -30,8 +30,14 @@ class Source:
     path: str  # project-relative POSIX path, e.g. 'content/articles/x.md'
 
 
-def load_content(root: Path, settings) -> tuple[list[Document], list[Diagnostic]]:
-    """Every source under `root/content` as a Document, plus every problem found on the way."""
+def load_content(
+    root: Path, settings, cache: dict | None = None
+) -> tuple[list[Document], list[Diagnostic]]:
+    """Every source under `root/content` as a Document, plus every problem found on the way.
+
+    `cache` (optional, filled in place) maps a file's path, bytes digest and the settings that
+    validation depends on to its result, so an unchanged file is not parsed again.
+    """
     root = Path(root)
     tz = getattr(settings, "timezone", None) or ZoneInfo("UTC")
     limit = getattr(settings, "max_file_size", None) or DEFAULT_MAX_FILE_SIZE
@@ -40,8 +46,9 @@ def load_content(root: Path, settings) -> tuple[list[Document], list[Diagnostic]
 
     sources, diags = discover(root)
     docs: list[Document] = []
+    salt = f"{tz}\0{limit}\0{sorted(vocabulary)}"
     for src in sources:
-        doc, file_diags = _load(src, limit, tz, vocabulary)
+        doc, file_diags = _load(src, limit, tz, vocabulary, cache, salt)
         diags += sorted(file_diags, key=lambda d: (d.line or 0, d.col or 0))
         if doc is not None:
             docs.append(doc)
@@ -189,7 +196,9 @@ class _Walker:
                 )
 
 
-def _load(src: Source, limit: int, tz, vocabulary) -> tuple[Document | None, list[Diagnostic]]:
+def _load(
+    src: Source, limit: int, tz, vocabulary, cache: dict | None = None, salt: str = ""
+) -> tuple[Document | None, list[Diagnostic]]:
     """One source file as a Document, or None with the reasons."""
 
     def error(message: str, hint: str, code: str) -> tuple[None, list[Diagnostic]]:
@@ -209,7 +218,16 @@ def _load(src: Source, limit: int, tz, vocabulary) -> tuple[Document | None, lis
         )
     if len(raw) > limit:
         return _too_large(src, len(raw), limit)
+    if cache is None:
+        return _parse(src, raw, tz, vocabulary)
+    key = (src.path, hashlib.sha256(raw).hexdigest(), salt)
+    if key not in cache:
+        cache[key] = _parse(src, raw, tz, vocabulary)
+    doc, diags = cache[key]
+    return doc, list(diags)
 
+
+def _parse(src: Source, raw: bytes, tz, vocabulary) -> tuple[Document | None, list[Diagnostic]]:
     fm, diags = split(raw, src.path)
     if fm is None:
         return None, diags

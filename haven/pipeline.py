@@ -73,7 +73,13 @@ def build_site(root: Path, options: BuildOptions | None = None, reporter=None) -
     out = out if out.is_absolute() else root / out
 
     reporter.stage("reading")
-    docs, diags = load_content(root, config)
+    content_cache = {} if options.clean else load_cache(root, "content")
+    size = len(content_cache)
+    docs, diags = load_content(root, config, content_cache)
+    current = {(d.path, d.digest) for d in docs}
+    live = {key: value for key, value in content_cache.items() if key[:2] in current}
+    if len(content_cache) != size or len(live) != len(content_cache):
+        save_cache(root, "content", live)
     refs, ref_diags = load_references(root)
     diags += ref_diags
 
@@ -453,14 +459,7 @@ def render_all(
     root: Path, docs: Sequence[Document], *, clean: bool = False, start_method: str = "fork"
 ):
     """Render every body once; unchanged bodies come from the cache in .cache/."""
-    cache_file = root / CACHE_DIR / "markdown.pickle"
-    cache: dict[str, Rendered] = {}
-    if not clean:
-        try:
-            with open(cache_file, "rb") as fh:
-                cache = pickle.load(fh)
-        except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError):
-            cache = {}
+    cache: dict[str, Rendered] = {} if clean else load_cache(root, "markdown")
     keys = {doc.path: _cache_key(doc) for doc in docs}
     todo = [doc for doc in docs if keys[doc.path] not in cache]
     jobs = [(doc.body, doc.path, doc.body_line) for doc in todo]
@@ -476,13 +475,37 @@ def render_all(
         cache[keys[doc.path]] = result
     rendered = {doc.path: cache[keys[doc.path]] for doc in docs}
     if todo or len(cache) != len(rendered):
-        fresh = {keys[p]: r for p, r in zip(keys, rendered.values(), strict=True)}
-        try:
-            cache_file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache_file.with_suffix(f".tmp-{os.getpid()}")
-            with open(tmp, "wb") as fh:
-                pickle.dump(fresh, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, cache_file)
-        except OSError:
-            pass  # a cache we cannot write only costs time
+        save_cache(
+            root, "markdown", {keys[p]: r for p, r in zip(keys, rendered.values(), strict=True)}
+        )
     return rendered, len(todo)
+
+
+def load_cache(root: Path, name: str) -> dict:
+    """A cache of an earlier build (.cache/haven/NAME.pickle); empty when absent or unreadable."""
+    try:
+        with open(root / CACHE_DIR / f"{name}.pickle", "rb") as fh:
+            data = pickle.load(fh)
+        return data if isinstance(data, dict) else {}
+    except (
+        OSError,
+        pickle.PickleError,
+        EOFError,
+        AttributeError,
+        ImportError,
+        TypeError,
+        ValueError,
+    ):
+        return {}
+
+
+def save_cache(root: Path, name: str, data: dict) -> None:
+    path = root / CACHE_DIR / f"{name}.pickle"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp-{os.getpid()}")
+        with open(tmp, "wb") as fh:
+            pickle.dump(data, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a cache we cannot write only costs time
