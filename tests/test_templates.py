@@ -612,7 +612,9 @@ def test_hashtags_link_to_topics_and_are_search_filters():
         "/haven/tags/consent/",
         "/haven/tags/%E5%BF%83%E3%81%AE%E5%81%A5%E5%BA%B7/",
     ]
-    assert all(t.attributes["data-pagefind-filter"] == "topic" for t in tags)
+    # Filters show the topic's plain label, without the '#'.
+    filters = [t.attributes["data-pagefind-filter"] for t in tags]
+    assert all(f.startswith("topic:") and "#" not in f for f in filters) and len(filters) == 3
     # The '#' is not read out by screen readers.
     assert tags[0].css_first("span").attributes["aria-hidden"] == "true"
 
