@@ -3,6 +3,7 @@ review dates, reading level and leftover placeholders. Findings are `Problem`s."
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -159,6 +160,7 @@ def audit_site(
     sources: Mapping[str, str],
     now: datetime,
     placeholder_lines: Mapping[str, list[int]] | None = None,
+    scores: dict | None = None,
 ) -> list[Problem]:
     """Every policy check over the built folder and the documents it was built from."""
     own_host = urlsplit(config.base_url).netloc.lower()
@@ -186,7 +188,7 @@ def audit_site(
         )
     problems += support_freshness(config, now.date())
     problems += review_dates(config, documents, now.date())
-    problems += reading_levels(config, documents, rendered)
+    problems += reading_levels(config, documents, rendered, scores)
     for path, lines in sorted((placeholder_lines or {}).items()):
         for line in lines:
             problems.append(
@@ -325,15 +327,26 @@ def reading_level(text: str) -> tuple[float, float]:
 
 
 def reading_levels(
-    config, documents: Sequence[Document], rendered: Mapping[str, Rendered]
+    config,
+    documents: Sequence[Document],
+    rendered: Mapping[str, Rendered],
+    scores: dict | None = None,
 ) -> list[Problem]:
-    """Each article's reading level: information, or a warning above the site's threshold."""
+    """Each article's reading level: information, or a warning above the site's threshold.
+
+    `scores` (filled in place) keeps the scores of texts measured before: textstat is slow.
+    """
     problems = []
     limits = config.readability
+    scores = {} if scores is None else scores
     for doc in documents:
         if doc.kind != "article" or doc.path not in rendered:
             continue
-        smog, flesch = reading_level(rendered[doc.path].text)
+        text = rendered[doc.path].text
+        key = hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+        if key not in scores:
+            scores[key] = reading_level(text)
+        smog, flesch = scores[key]
         message = (
             f"reading level: SMOG {smog:.1f} (at most {limits.smog_max:g}), "
             f"Flesch reading ease {flesch:.0f} (at least {limits.flesch_min:g})"

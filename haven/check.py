@@ -19,7 +19,7 @@ def collect_problems(
     root: Path, *, output: str | None = None, external: bool = False, now: datetime | None = None
 ) -> list[Problem]:
     """Every finding of `check` for the site in `root`, built into its output folder."""
-    from .pipeline import render_all
+    from .pipeline import load_cache, render_all, save_cache
 
     root = root.resolve()
     config = load_config(root)
@@ -57,6 +57,8 @@ def collect_problems(
         ]
         if lines:
             placeholders[doc.path] = sorted(lines)
+    scores = load_cache(root, "readability")
+    known = len(scores)
     problems += audit_site(
         out,
         config=config,
@@ -65,7 +67,10 @@ def collect_problems(
         sources=sources,
         now=now or datetime.now(config.timezone),
         placeholder_lines=placeholders,
+        scores=scores,
     )
+    if len(scores) != known:
+        save_cache(root, "readability", scores)
     return sorted(problems, key=sort_key)
 
 
