@@ -1,0 +1,222 @@
+"""The benchmark's corpus generator and the incremental build it measures: work done, not time.
+
+A corpus is deterministic and builds cleanly; a no-op rebuild renders no Markdown and rewrites
+nothing of ours; one edited article means one Markdown body rendered, and an output equal to a
+clean build byte for byte (Pagefind's index excepted: its filter files are not deterministic).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+
+from haven import search
+from haven.linkcheck import check_site
+from haven.model import ERROR, WARNING, BuildOptions
+from haven.pipeline import build_site
+
+_SPEC = importlib.util.spec_from_file_location(
+    "haven_bench_corpus", Path(__file__).resolve().parent.parent / "bench" / "corpus.py"
+)
+corpus = importlib.util.module_from_spec(_SPEC)
+sys.modules[_SPEC.name] = corpus  # dataclasses look their module up there
+_SPEC.loader.exec_module(corpus)
+
+ARTICLES = 30
+NOW = datetime(2026, 11, 2, tzinfo=UTC)  # after the corpus's anchor date: nothing is "future"
+needs_pagefind = pytest.mark.skipif(
+    search.find_pagefind() is None, reason="Pagefind binary not installed (pagefind[bin])"
+)
+
+
+def files(base: Path, skip: str | None = None) -> dict[str, bytes]:
+    """Every file below `base` by relative POSIX path, leaving out the top-level folder `skip`."""
+    out = {}
+    for path in sorted(base.rglob("*")):
+        rel = path.relative_to(base).as_posix()
+        if path.is_file() and (skip is None or rel.split("/", 1)[0] != skip):
+            out[rel] = path.read_bytes()
+    return out
+
+
+def inodes(base: Path) -> dict[str, int]:
+    """Inode of every file: the writer hard-links a file it did not rewrite, keeping its inode."""
+    return {p.relative_to(base).as_posix(): p.stat().st_ino for p in base.rglob("*") if p.is_file()}
+
+
+def make(tmp_path: Path, *, search_on: bool, name: str = "site") -> Path:
+    root = corpus.make_corpus(tmp_path / name, ARTICLES)
+    if not search_on:
+        config = root / "site.yaml"
+        config.write_text(
+            config.read_text(encoding="utf-8").replace("search: true", "search: false")
+        )
+    return root
+
+
+def build(root: Path, **options):
+    return build_site(root, BuildOptions(now=NOW, **options))
+
+
+def front_matter(path: Path) -> dict:
+    return yaml.safe_load(path.read_text(encoding="utf-8").split("---\n", 2)[1])
+
+
+# -- the generator --------------------------------------------------------------------------------
+
+
+def test_corpus_is_deterministic(tmp_path):
+    a = corpus.make_corpus(tmp_path / "a", ARTICLES)
+    b = corpus.make_corpus(tmp_path / "b", ARTICLES)
+    other = corpus.make_corpus(tmp_path / "other", ARTICLES, seed=2)
+
+    assert files(a) == files(b)
+    assert len(corpus.article_paths(a)) == ARTICLES
+    assert files(a / "content") != files(other / "content")
+
+
+def test_corpus_regenerated_in_place_is_the_same(tmp_path):
+    root = corpus.make_corpus(tmp_path / "site", ARTICLES)
+    first = files(root)
+    corpus.make_corpus(root, ARTICLES)
+
+    assert files(root) == first
+
+
+def test_corpus_has_the_project_layout_and_front_matter(tmp_path):
+    root = corpus.make_corpus(tmp_path / "site", ARTICLES)
+    config = yaml.safe_load((root / "site.yaml").read_text(encoding="utf-8"))
+    vocabulary = {t["key"] for t in config["topics"]}
+    main_config = yaml.safe_load((corpus.HAVEN / "site.yaml").read_text(encoding="utf-8"))
+
+    assert config["search"] is True
+    for key in ("topics", "content_notes", "support", "exit_this_page"):
+        assert config[key] == main_config[key]
+    assert sorted(p.name for p in (root / "content" / "pages").glob("*.md")) == [
+        "about.md",
+        "accessibility.md",
+        "contact.md",
+        "editorial-policy.md",
+        "get-help.md",
+        "online-safety.md",
+    ]
+    assert front_matter(root / "content/pages/get-help.md")["layout"] == "help"
+    for name in ("templates", "static"):
+        assert not (root / name).is_symlink()
+        assert files(root / name) == files(corpus.HAVEN / name)
+    keys = {r["key"] for r in yaml.safe_load((root / "content/references.yaml").read_text())}
+    cited: set[str] = set()
+    for path in corpus.article_paths(root):
+        meta = front_matter(path)
+        body = path.read_text(encoding="utf-8")
+        assert set(meta) == {"title", "date", "summary", "tags", "author"}
+        assert corpus.ANCHOR - timedelta(days=3 * 365) <= meta["date"] <= corpus.ANCHOR
+        assert 2 <= len(meta["tags"]) <= 5
+        assert {t.lstrip("#") for t in meta["tags"]} <= vocabulary
+        assert "\n## Questions\n" in body and "\n### " in body
+        assert "\n|---|---|---|\n" in body
+        assert 2 <= len(re.findall(r"\]\([^)/]+\.md#[^)]+\)", body)) <= 3
+        cited |= set(re.findall(r"\[@([\w.-]+)\]", body))
+    assert cited == keys  # every reference is cited, and only those
+
+
+# -- the build it feeds ---------------------------------------------------------------------------
+
+
+def test_corpus_builds_without_errors_or_warnings_and_every_link_resolves(tmp_path):
+    root = make(tmp_path, search_on=False)
+
+    result = build(root)
+
+    assert result.ok
+    assert [d.format() for d in result.diagnostics if d.severity in (ERROR, WARNING)] == []
+    assert result.articles == ARTICLES
+    assert result.markdown_rendered == ARTICLES + 6  # the articles and the six pages
+    out = root / "_site"
+    assert (out / "get-help" / "index.html").is_file()
+    problems = [p for p in check_site(out) if p.severity == ERROR]
+    assert problems == []  # internal links, #fragments and assets all resolve
+    html = (out / "articles" / corpus.article_paths(root)[0].stem / "index.html").read_text()
+    assert 'class="footnote' in html and "<table" in html
+
+
+def test_noop_rebuild_renders_nothing_and_writes_nothing(tmp_path):
+    root = make(tmp_path, search_on=False)
+    build(root)
+    before = inodes(root / "_site")
+
+    again = build(root)
+
+    assert again.markdown_rendered == 0
+    assert again.pages_written == 0
+    assert again.files_unchanged == len(before) - 1  # every file but the manifest
+    after = inodes(root / "_site")
+    assert after == before  # not one file replaced, the manifest included
+
+
+@needs_pagefind
+def test_noop_rebuild_with_search_leaves_the_search_index_alone(tmp_path):
+    root = make(tmp_path, search_on=True)
+    build(root)
+    before = inodes(root / "_site")
+
+    again = build(root)
+
+    after = inodes(root / "_site")
+    rewritten = sorted(rel for rel in after if after[rel] != before.get(rel))
+    assert again.markdown_rendered == 0
+    # Nothing changed, so the search index is not rebuilt either: not one file is replaced.
+    assert rewritten == []
+    assert again.pages_written == 0
+
+
+def edit_and_compare(tmp_path: Path, *, search_on: bool) -> None:
+    root = make(tmp_path, search_on=search_on)
+    build(root)
+    article = corpus.article_paths(root)[3]
+    with open(article, "a", encoding="utf-8") as fh:
+        fh.write("\nOne more sentence, added by the test.\n")
+
+    edited = build(root)
+    clean_root = make(tmp_path, search_on=search_on, name="clean")
+    shutil.copyfile(article, clean_root / article.relative_to(root))
+    clean = build(clean_root, clean=True)
+
+    assert edited.markdown_rendered == 1
+    assert clean.markdown_rendered == ARTICLES + 6
+    page = root / "_site" / "articles" / article.stem / "index.html"
+    assert "One more sentence, added by the test." in page.read_text(encoding="utf-8")
+    incremental = files(root / "_site", skip="pagefind")
+    assert incremental.keys() == files(clean_root / "_site", skip="pagefind").keys()
+    assert incremental == files(clean_root / "_site", skip="pagefind")
+    if search_on:
+        index = root / "_site" / "pagefind"
+        assert index.is_dir()
+        clean_index = clean_root / "_site" / "pagefind"
+        # Only the filter files (and the meta and entry files that name them) vary between two
+        # Pagefind runs; the page fragments and the word index must be the same.
+        for part in ("fragment", "index"):
+            assert files(index / part) == files(clean_index / part) != {}
+
+
+def test_one_edit_renders_one_body_and_equals_a_clean_build(tmp_path):
+    edit_and_compare(tmp_path, search_on=False)
+
+
+@needs_pagefind
+def test_one_edit_with_search_equals_a_clean_build_outside_the_index(tmp_path):
+    edit_and_compare(tmp_path, search_on=True)
+
+
+def test_make_corpus_refuses_an_empty_corpus(tmp_path):
+    with pytest.raises(ValueError, match="at least one article"):
+        corpus.make_corpus(tmp_path / "site", 0)
+    assert not os.path.exists(tmp_path / "site" / "content")
