@@ -44,7 +44,7 @@ def collect_problems(
     manifest = read_manifest(out)
     sources = {page: info.get("source") for page, info in manifest.get("pages", {}).items()}
     published = {info.get("source") for info in manifest.get("pages", {}).values()}
-    docs, _ = load_content(root, config)
+    docs, _ = load_content(root, config, load_cache(root, "content"))
     docs = [d for d in docs if d.path in published]
     rendered, _ = render_all(root, docs)
     placeholders = {}
