@@ -1,6 +1,6 @@
 """Plain data that flows one way through the pipeline.
 
-config -> content (Document) -> markup (Rendered) -> taxonomy (Topic) -> pages (Output) -> writer
+config -> content (Document) -> markup (Rendered) -> links -> taxonomy (Topic) -> pages (Output) -> writer
 Every record is frozen; records refer to each other by key (a source path or a topic key).
 """
 
