@@ -461,3 +461,53 @@ def test_incremental_builds_equal_clean_builds(tmp_path, capsys):
     build_site(clean, now)
     assert snapshot(root / "_site", skip=()) == snapshot(clean / "_site", skip=())
     assert not (root / "_site/articles/a2").exists()
+
+
+SLOW_BUILD = """
+import sys, time
+from haven import cli, pipeline
+
+real = pipeline.write_site
+
+
+def slow(*args, before_swap=None, **kwargs):
+    def hook(staging, changed):
+        print("staged", flush=True)
+        time.sleep(60)
+        return []
+
+    return real(*args, before_swap=hook, **kwargs)
+
+
+pipeline.write_site = slow
+sys.exit(cli.main(["build", "--root", sys.argv[1]]))
+"""
+
+
+def test_ctrl_c_during_a_build_leaves_the_previous_output(tmp_path, capsys):
+    import signal
+    import subprocess
+    import sys
+
+    root = make_site(tmp_path, {"content/articles/a.md": article("A", body="Old text.")})
+    assert run(root) == 0
+    before = snapshot(root / "_site", skip=())
+    (root / "content/articles/a.md").write_text(article("A", body="New text."))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SLOW_BUILD, str(root)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        assert proc.stdout.readline().strip() == "staged"  # the new site is complete, not swapped
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130
+    assert "interrupted; the previous output was left as it was" in err
+    assert snapshot(root / "_site", skip=()) == before
+    assert [p.name for p in tmp_path.iterdir() if ".tmp-" in p.name or ".old-" in p.name] == []
