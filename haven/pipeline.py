@@ -33,7 +33,7 @@ from .model import (
 from .pages import SitePlan, article_url, make_environment, plan_site
 from .references import REFERENCES_FILE, load_references
 from .taxonomy import build_taxonomy
-from .writer import link_tree, read_manifest, write_site
+from .writer import MARKER, link_tree, read_manifest, write_site
 
 CACHE_DIR = ".cache/haven"
 RESERVED_SLUGS = {
@@ -85,6 +85,20 @@ def build_site(root: Path, options: BuildOptions | None = None, reporter=None) -
 
     articles, pages, unpublished, drafts, future = _select(docs, options, now)
     diags += _check_slugs(articles, pages)
+
+    # Nothing that a page depends on changed since the last build into this folder: done.
+    inputs = _inputs_key(root, out, options, docs, articles, pages, now)
+    last = {} if options.clean else load_cache(root, "last-build")
+    clean_so_far = not any(d.severity == ERROR for d in diags)
+    if clean_so_far and last.get("inputs") == inputs and last.get("marker") == _marker_digest(out):
+        result = last["result"]
+        return replace(
+            result,
+            pages_written=0,
+            files_unchanged=result.pages_written + result.files_unchanged,
+            markdown_rendered=0,
+            seconds=time.perf_counter() - started,
+        )
 
     reporter.stage("rendering")
     # Under the dev server, other threads are running: forking them can deadlock a worker.
@@ -182,7 +196,7 @@ def build_site(root: Path, options: BuildOptions | None = None, reporter=None) -
                 + ", ".join(drafts + future),
             )
         )
-    return BuildResult(
+    result = BuildResult(
         ok=True,
         diagnostics=tuple(diags),
         pages_written=stats.written,
@@ -194,6 +208,51 @@ def build_site(root: Path, options: BuildOptions | None = None, reporter=None) -
         markdown_rendered=rendered_count,
         seconds=time.perf_counter() - started,
     )
+    save_cache(
+        root, "last-build", {"inputs": inputs, "marker": _marker_digest(out), "result": result}
+    )
+    return result
+
+
+def _inputs_key(root: Path, out: Path, options: BuildOptions, docs, articles, pages, now) -> str:
+    """One digest of everything the output depends on; equal keys give identical sites."""
+    h = hashlib.blake2b(digest_size=16)
+
+    def add(*parts: object) -> None:
+        for part in parts:
+            h.update(part if isinstance(part, bytes) else str(part).encode("utf-8"))
+            h.update(b"\0")
+
+    add(
+        __version__,
+        getattr(markup, "VERSION", "1"),
+        out,
+        options.drafts,
+        options.future,
+        options.strict,
+        options.serve,
+    )
+    for name in ("site.yaml", REFERENCES_FILE):
+        path = root / name
+        add(name, path.read_bytes() if path.is_file() else b"")
+    add(_folder_digest(root / "templates"))
+    static = root / "static"
+    for path in sorted(static.rglob("*")) if static.is_dir() else ():
+        st = path.stat()
+        add(path.relative_to(static).as_posix(), st.st_size, st.st_mtime_ns)
+    for doc in docs:
+        add(doc.path, doc.digest)
+    # What is published, and what the dev server marks as scheduled, move with the clock.
+    add([d.path for d in [*articles, *pages]], [d.path for d in articles if d.date > now])
+    return h.hexdigest()
+
+
+def _marker_digest(out: Path) -> str:
+    """Digest of the output folder's manifest: it changes whenever a build writes the folder."""
+    try:
+        return hashlib.blake2b((out / MARKER).read_bytes(), digest_size=16).hexdigest()
+    except OSError:
+        return ""
 
 
 def _previous_pages(out: Path) -> dict[str, tuple[str, str]]:

@@ -511,3 +511,19 @@ def test_ctrl_c_during_a_build_leaves_the_previous_output(tmp_path, capsys):
     assert "interrupted; the previous output was left as it was" in err
     assert snapshot(root / "_site", skip=()) == before
     assert [p.name for p in tmp_path.iterdir() if ".tmp-" in p.name or ".old-" in p.name] == []
+
+
+def test_unchanged_inputs_skip_the_build_but_repeat_its_warnings(tmp_path, capsys):
+    root = make_site(
+        tmp_path, {"content/articles/a.md": article("A", tags=["selfcare", "unknown"])}
+    )
+    assert run(root) == 0
+    first = capsys.readouterr()
+    assert run(root) == 0
+    again = capsys.readouterr()
+    assert "is not in the vocabulary" in first.err and again.err == first.err
+    assert re.search(r"Built \d+ files \(0 written, \d+ unchanged\)", again.out)
+    (root / "_site/.haven-build.json").write_text("{}")  # the folder changed under us: rebuild
+    assert run(root) == 0
+    assert re.search(r"\(\d+ written", capsys.readouterr().out)
+    assert '"digests"' in (root / "_site/.haven-build.json").read_text()
