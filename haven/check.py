@@ -12,6 +12,7 @@ from .errors import ConfigError
 from .linkcheck import LinkcheckSettings, check_site, sort_key
 from .model import ERROR, INFO, Diagnostic, Problem
 from .report import failed, format_json, format_junit, format_text
+from .scaffold import PLACEHOLDER, placeholder_problems
 from .writer import read_manifest
 
 
@@ -49,11 +50,11 @@ def collect_problems(
     rendered, _ = render_all(root, docs)
     placeholders = {}
     for doc in docs:
-        lines = [doc.body_line + i for i, line in enumerate(doc.body.split("\n")) if "TODO" in line]
+        lines = [doc.body_line - 1 + n for n in placeholder_problems(doc.body)]
         lines += [
             n
             for key, n in doc.key_lines.items()
-            if isinstance(doc.meta.get(key), str) and "TODO" in doc.meta[key]
+            if isinstance(doc.meta.get(key), str) and PLACEHOLDER.search(doc.meta[key])
         ]
         if lines:
             placeholders[doc.path] = sorted(lines)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import os
 import pickle
@@ -18,7 +19,7 @@ from . import __version__, markup
 from .config import SiteConfig, load_config
 from .content import load_content
 from .errors import ContentError
-from .links import rewrite_links
+from .links import resolve_md, rewrite_links
 from .model import (
     ERROR,
     INFO,
@@ -378,7 +379,7 @@ def _rewrite_all(
         html[doc.path] = new_html
         for href, reason in missing:
             line = next((link.line for link in r.links if link.href == href), None)
-            target = _resolve_rel(doc.rel, href)
+            target = resolve_md(href, doc.rel)
             hint = "check the file name, relative to this file"
             if target in unpublished:
                 message = f"link to {href!r}, which is {unpublished[target][1]} and not published"
@@ -428,12 +429,6 @@ def _body_headings(docs: Sequence[Document]) -> list[Diagnostic]:
     return diags
 
 
-def _resolve_rel(doc_rel: str, href: str) -> str | None:
-    from .links import resolve_md
-
-    return resolve_md(href, doc_rel)
-
-
 def _check_citations(
     refs, docs: Sequence[Document], rendered: dict[str, Rendered], *, report_unused: bool = True
 ) -> list[Diagnostic]:
@@ -443,8 +438,6 @@ def _check_citations(
         for cit in rendered[doc.path].citations:
             used.add(cit.key)
             if cit.key not in refs:
-                import difflib
-
                 close = difflib.get_close_matches(cit.key, list(refs), n=1)
                 diags.append(
                     Diagnostic(
