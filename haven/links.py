@@ -66,11 +66,18 @@ def resolve_md(href: str, doc_rel: str) -> str | None:
 
 
 def rewrite_links(
-    html_text: str, *, doc_rel: str, targets: Mapping[str, str], base_path: str
+    html_text: str,
+    *,
+    doc_rel: str,
+    targets: Mapping[str, str],
+    base_path: str,
+    lookups: dict[str, str | None] | None = None,
 ) -> tuple[str, list[tuple[str, str]]]:
     """Rewrite `.md`, root-relative and external links of one document's HTML.
 
     Returns the new HTML and `(href, reason)` for each `.md` link that resolves to no target.
+    `lookups`, when given, receives every source path looked up and what it gave: the result
+    depends on nothing else of `targets`, so a cache can tell when it is still valid.
     """
     if "<a" not in html_text and "<img" not in html_text:
         return html_text, []
@@ -97,6 +104,8 @@ def rewrite_links(
         elif _is_markdown(stripped.partition("#")[0].partition("?")[0]):
             source = resolve_md(stripped, doc_rel)
             url = lookup.get(source) if source else None
+            if lookups is not None and source:
+                lookups[source] = url
             if url is None:
                 reason = (
                     f"no page is made from content/{source}"

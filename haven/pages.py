@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import multiprocessing
 import os
 import sys
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -56,8 +57,17 @@ def iso(value: date | datetime | None) -> str:
 
 def make_environment(root: Path, config: SiteConfig) -> tuple[jinja2.Environment, list[Diagnostic]]:
     """A Jinja2 environment with autoescape on for every template, whatever its extension."""
+    cache = root / ".cache" / "haven" / "jinja"
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        # Compiled templates, checked against each template's source: compiling is most of the
+        # time of an edit's rebuild once pages are reused.
+        bytecode = jinja2.FileSystemBytecodeCache(str(cache))
+    except OSError:
+        bytecode = None
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(root / "templates")),
+        bytecode_cache=bytecode,
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -143,16 +153,18 @@ class SitePlan:
     config: SiteConfig
     articles: Sequence[Document]  # published, newest first
     pages: Sequence[Document]  # published standalone pages
-    rendered: dict[str, Rendered]
-    html: dict[str, str]  # Document.path -> body HTML with links rewritten
+    rendered: Mapping[str, Any]  # Document.path -> its body's brief: words, links, citations
+    body_of: Callable[[str], Rendered]  # Document.path -> rendered body, links rewritten
+    html_keys: Mapping[str, str]  # Document.path -> digest of that HTML
     taxonomy: Taxonomy
     references: dict[str, Reference]
     now: datetime
     serve: bool = False
     unpublished: Sequence[str] = ()
     parallel: bool = True  # render pages in forked worker processes (not under the dev server)
-    templates_digest: str = ""  # changes whenever any template changes
+    inputs_digest: str = ""  # templates, site.yaml, references and versions: shared by every page
     previous: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # path -> (key, digest)
+    related: Mapping[str, Sequence[str]] | None = None  # path -> related articles, when cached
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
@@ -164,7 +176,28 @@ def topic_url(slug: str, page: int = 1) -> str:
     return f"/tags/{slug}/" if page == 1 else f"/tags/{slug}/page/{page}/"
 
 
+@dataclass
+class PagePlan:
+    """Every output of the site: reused ones final, the others still to render (`jobs`)."""
+
+    outputs: list[Output]  # data b"" for a page still to render
+    jobs: list[tuple[int, Callable[[], bytes]]]  # (index in outputs, what makes its bytes)
+    manifest: dict
+
+
+def _digest(value: object) -> str:
+    """A short digest of a value's repr: the plain data of page keys repr the same every run."""
+    return hashlib.blake2b(repr(value).encode(), digest_size=16).hexdigest()
+
+
 class Planner:
+    """Plans each page from a key of small inputs; builds a page's context only to render it.
+
+    A page's key names everything its context is made of: the shared inputs (templates, site.yaml,
+    references, versions) and, per page, the digests of the documents and body HTML it shows.
+    When the key equals the previous build's, the page is not rendered again.
+    """
+
     def __init__(self, plan: SitePlan, env: jinja2.Environment):
         self.p = plan
         self.env = env
@@ -183,16 +216,50 @@ class Planner:
             for key, t in plan.taxonomy.topics.items()
             if t.articles
         }
+        self.topic_keys = {
+            key: _digest(sorted(s.items())) for key, s in self.topic_summaries.items()
+        }
+        self.shared = hashlib.blake2b(
+            f"{plan.inputs_digest}\0{self.site!r}".encode(), digest_size=16
+        ).hexdigest()
         self.by_path = {d.path: d for d in plan.articles}
         self.dates = {d.path: d.date for d in plan.articles}
-        self.summaries = {d.path: self._summary(d) for d in plan.articles}
+        self._summaries: dict[str, dict[str, Any]] = {}
+        self._summary_keys: dict[str, str] = {}
         self.outputs: list[Output] = []
         self.sources: dict[str, dict] = {}
         self.fingerprints: dict[str, str] = {}
-        self.ref_html = {key: ref.html() for key, ref in plan.references.items()}
-        self.jobs: list[tuple[int, str, dict[str, Any]]] = []  # (output index, template, context)
+        self._ref_html: dict[str, str] | None = None
+        self.jobs: list[tuple[int, Callable[[], bytes]]] = []
         self.sitemap: list[tuple[str, datetime | None]] = []
         self.abs = lambda path: _abs(c.base_url.rstrip("/"), c.base_path, path)
+
+    # -- keys -----------------------------------------------------------------------------------
+
+    def doc_key(self, doc: Document) -> tuple:
+        """A document's front matter and body (its bytes) and its body HTML after link rewriting."""
+        return (doc.path, doc.digest, self.p.html_keys.get(doc.path, ""))
+
+    def summary_key(self, path: str) -> str:
+        """Everything an article's summary (in listings, neighbours, feeds) is made of."""
+        key = self._summary_keys.get(path)
+        if key is None:
+            doc = self.by_path[path]
+            key = _digest(
+                (
+                    path,
+                    doc.digest,
+                    self.p.rendered[path].words,
+                    [self.topic_keys.get(k) for k in self.p.taxonomy.by_article.get(path, ())],
+                )
+            )
+            self._summary_keys[path] = key
+        return key
+
+    def related(self, path: str) -> Sequence[str]:
+        if self.p.related is not None:
+            return self.p.related[path]
+        return related_articles(path, self.p.taxonomy, self.dates)
 
     # -- contexts -------------------------------------------------------------------------------
 
@@ -262,17 +329,21 @@ class Planner:
             if k in notes
         ]
 
-    def _summary(self, doc: Document) -> dict[str, Any]:
-        words = self.p.rendered[doc.path].words
-        return {
-            "title": doc.title,
-            "url": article_url(doc),
-            "date": doc.date,
-            "summary": doc.meta.get("summary", ""),
-            "topics": self._topics_of(doc),
-            "content_notes": self._notes_of(doc),
-            "reading_minutes": max(1, round(words / WORDS_PER_MINUTE)),
-        }
+    def summary(self, path: str) -> dict[str, Any]:
+        found = self._summaries.get(path)
+        if found is None:
+            doc = self.by_path[path]
+            words = self.p.rendered[doc.path].words
+            found = self._summaries[path] = {
+                "title": doc.title,
+                "url": article_url(doc),
+                "date": doc.date,
+                "summary": doc.meta.get("summary", ""),
+                "topics": self._topics_of(doc),
+                "content_notes": self._notes_of(doc),
+                "reading_minutes": max(1, round(words / WORDS_PER_MINUTE)),
+            }
+        return found
 
     def _banner(self, doc: Document) -> str:
         if not self.p.serve:
@@ -307,35 +378,73 @@ class Planner:
     def emit(
         self,
         path: str,
-        template: str,
-        context: dict[str, Any],
-        source: str | None = None,
+        key: object,
+        make: Callable[[], bytes],
+        source: str | None,
+        *,
+        url: str | None = None,
         lastmod: datetime | None = None,
-        sitemap: bool = True,
     ) -> None:
-        context = {"site": self.site, **context}
-        key = hashlib.blake2b(
-            f"{self.p.templates_digest}\0{template}\0{context!r}".encode(), digest_size=16
-        ).hexdigest()
-        self.fingerprints[path] = key
+        """One output: reused when its key is the previous build's, else rendered by `make`.
+
+        `url` puts the page in the sitemap.
+        """
+        fingerprint = _digest((self.shared, path, key))
+        self.fingerprints[path] = fingerprint
+        if url is not None:
+            self.sitemap.append((self.abs(url), lastmod))
         old_key, old_digest = self.p.previous.get(path, (None, None))
-        if old_key == key and old_digest:
-            # Same templates, same data: the page would come out byte for byte the same.
-            self.outputs.append(Output(path, None, source or f"templates/{template}", old_digest))
-            if sitemap:
-                self.sitemap.append((self.abs(context["page"]["url"]), lastmod))
+        if old_key == fingerprint and old_digest:
+            # Same inputs: the page would come out byte for byte the same.
+            self.outputs.append(Output(path, None, source, old_digest))
             return
-        # Rendered later, all together, so both cores can share the work (render_pages).
-        self.jobs.append((len(self.outputs), template, context))
-        self.outputs.append(Output(path, b"", source or f"templates/{template}"))
-        if sitemap:
-            self.sitemap.append((self.abs(context["page"]["url"]), lastmod))
+        # Rendered later, all together, so both cores can share the work (render_outputs).
+        self.jobs.append((len(self.outputs), make))
+        self.outputs.append(Output(path, b"", source))
+
+    def page(self, path, template, key, context, source=None, *, url=None, lastmod=None) -> None:
+        """A page made from `template`; `context()` is called only if it must be rendered."""
+
+        def make() -> bytes:
+            return render_template(self.env, template, {"site": self.site, **context()})
+
+        self.emit(
+            path, (template, key), make, source or f"templates/{template}", url=url, lastmod=lastmod
+        )
 
     # -- page kinds -----------------------------------------------------------------------------
 
     def article(self, doc: Document, index: int) -> None:
+        arts = self.p.articles
+        related = self.related(doc.path)
+        prev = arts[index + 1].path if index + 1 < len(arts) else None
+        nxt = arts[index - 1].path if index > 0 else None
+        key = (
+            self.doc_key(doc),
+            self.summary_key(doc.path),
+            [self.summary_key(x) for x in related],
+            prev and self.summary_key(prev),
+            nxt and self.summary_key(nxt),
+            self._banner(doc),
+        )
+        updated = doc.meta.get("updated")
+        self.page(
+            f"articles/{doc.slug}/index.html",
+            "article.html",
+            key,
+            lambda: self._article_context(doc, related, prev, nxt),
+            doc.path,
+            url=article_url(doc),
+            lastmod=updated or doc.date,
+        )
+        self.sources[f"articles/{doc.slug}/index.html"] = {
+            "source": doc.path,
+            "links": [[link.href, link.line] for link in self.p.rendered[doc.path].links],
+        }
+
+    def _article_context(self, doc: Document, related, prev, nxt) -> dict[str, Any]:
         p, c = self.p, self.p.config
-        r = p.rendered[doc.path]
+        r = p.body_of(doc.path)
         url = article_url(doc)
         h2 = [h for h in r.headings if h.level == 2]
         toc = h2 if len(h2) >= 3 else []
@@ -360,7 +469,7 @@ class Planner:
             "words": r.words,
             "reading_minutes": max(1, round(r.words / WORDS_PER_MINUTE)),
             "topics": self._topics_of(doc),
-            "content": Markup(p.html[doc.path]),
+            "content": Markup(r.html),
             "toc": toc,
             "questions": list(r.questions),
             "references": refs,
@@ -388,32 +497,21 @@ class Planner:
         ]
         if r.questions:
             jsonld.append(feeds.faq_jsonld(r.questions))
-        related = related_articles(doc.path, p.taxonomy, self.dates)
-        arts = p.articles
-        context = {
+        return {
             "page": self._page(
                 "article", doc.title, url, article["summary"], jsonld, "article", self._banner(doc)
             ),
             "article": article,
-            "related": [self.summaries[x] for x in related],
-            "prev": self.summaries[arts[index + 1].path] if index + 1 < len(arts) else None,
-            "next": self.summaries[arts[index - 1].path] if index > 0 else None,
-        }
-        self.emit(
-            f"articles/{doc.slug}/index.html",
-            "article.html",
-            context,
-            doc.path,
-            updated or doc.date,
-        )
-        self.sources[f"articles/{doc.slug}/index.html"] = {
-            "source": doc.path,
-            "links": [[link.href, link.line] for link in r.links],
+            "related": [self.summary(x) for x in related],
+            "prev": self.summary(prev) if prev else None,
+            "next": self.summary(nxt) if nxt else None,
         }
 
     def _references(self, r: Rendered) -> list[dict[str, Any]]:
         """The numbered references a body cites, in the order of first citation."""
-        refs = self.ref_html
+        if self._ref_html is None:
+            self._ref_html = {key: ref.html() for key, ref in self.p.references.items()}
+        refs = self._ref_html
         return [
             {"number": c.number, "key": c.key, "id": f"ref-{c.key}", "html": refs[c.key]}
             for c in sorted(r.citations, key=lambda x: x.number)
@@ -426,46 +524,63 @@ class Planner:
         return image if "://" in image else self.abs(image)
 
     def standalone(self, doc: Document) -> None:
-        r = self.p.rendered[doc.path]
-        url = article_url(doc)
         layout = doc.meta.get("layout", "page")
-        toc = (
-            [h for h in r.headings if h.level == 2]
-            if sum(h.level == 2 for h in r.headings) >= 3
-            else []
+        url = article_url(doc)
+
+        def context() -> dict[str, Any]:
+            r = self.p.body_of(doc.path)
+            toc = (
+                [h for h in r.headings if h.level == 2]
+                if sum(h.level == 2 for h in r.headings) >= 3
+                else []
+            )
+            return {
+                "page": self._page(
+                    "help" if layout == "help" else "page",
+                    doc.title,
+                    url,
+                    doc.meta.get("summary", "") or self.p.config.description,
+                    banner=self._banner(doc),
+                ),
+                "doc": {
+                    "title": doc.title,
+                    "summary": doc.meta.get("summary", ""),
+                    "content": Markup(r.html),
+                    "toc": toc,
+                    "references": self._references(r),
+                },
+            }
+
+        self.page(
+            f"{doc.slug}/index.html",
+            f"{layout}.html",
+            (self.doc_key(doc), self._banner(doc)),
+            context,
+            doc.path,
+            url=url,
         )
-        context = {
-            "page": self._page(
-                "help" if layout == "help" else "page",
-                doc.title,
-                url,
-                doc.meta.get("summary", "") or self.p.config.description,
-                banner=self._banner(doc),
-            ),
-            "doc": {
-                "title": doc.title,
-                "summary": doc.meta.get("summary", ""),
-                "content": Markup(self.p.html[doc.path]),
-                "toc": toc,
-                "references": self._references(r),
-            },
-        }
-        self.emit(f"{doc.slug}/index.html", f"{layout}.html", context, doc.path)
         self.sources[f"{doc.slug}/index.html"] = {
             "source": doc.path,
-            "links": [[link.href, link.line] for link in r.links],
+            "links": [[link.href, link.line] for link in self.p.rendered[doc.path].links],
         }
 
     def home(self) -> None:
         c = self.p.config
-        latest = [self.summaries[d.path] for d in self.p.articles[: c.home_articles]]
-        jsonld = [feeds.website_jsonld(c.title, c.base_url, c.description)]
-        context = {
-            "page": self._page("home", c.title, "/", c.description, jsonld),
-            "articles": latest,
-            "topics": self._sorted_topics(),
-        }
-        self.emit("index.html", "index.html", context)
+        latest = [d.path for d in self.p.articles[: c.home_articles]]
+
+        def context() -> dict[str, Any]:
+            jsonld = [feeds.website_jsonld(c.title, c.base_url, c.description)]
+            return {
+                "page": self._page("home", c.title, "/", c.description, jsonld),
+                "articles": [self.summary(x) for x in latest],
+                "topics": self._sorted_topics(),
+            }
+
+        key = ([self.summary_key(x) for x in latest], self._all_topics_key())
+        self.page("index.html", "index.html", key, context, url="/")
+
+    def _all_topics_key(self) -> list:
+        return sorted(self.topic_keys.values())
 
     def _sorted_topics(self) -> list[dict]:
         return sorted(
@@ -473,61 +588,74 @@ class Planner:
         )
 
     def topics(self) -> None:
-        context = {
-            "page": self._page(
-                "topics",
-                "Topics",
-                "/tags/",
-                "Every topic on the site, with the number of articles.",
-            ),
-            "topics": self._sorted_topics(),
-        }
-        self.emit("tags/index.html", "topics.html", context)
+        def index_context() -> dict[str, Any]:
+            return {
+                "page": self._page(
+                    "topics",
+                    "Topics",
+                    "/tags/",
+                    "Every topic on the site, with the number of articles.",
+                ),
+                "topics": self._sorted_topics(),
+            }
+
+        self.page(
+            "tags/index.html", "topics.html", self._all_topics_key(), index_context, url="/tags/"
+        )
         size = self.p.config.page_size
-        for key, summary in self.topic_summaries.items():
+        for key in self.topic_summaries:
             topic = self.p.taxonomy.topics[key]
             paths = topic.articles
             count = max(1, -(-len(paths) // size))
-            related = [
-                self.topic_summaries[k]
-                for k in related_topics(key, self.p.taxonomy)
-                if k in self.topic_summaries
-            ]
+            related = [k for k in related_topics(key, self.p.taxonomy) if k in self.topic_summaries]
             for n in range(1, count + 1):
                 url = topic_url(topic.slug, n)
-                pagination = {
-                    "number": n,
-                    "count": count,
-                    "prev_url": topic_url(topic.slug, n - 1) if n > 1 else None,
-                    "next_url": topic_url(topic.slug, n + 1) if n < count else None,
-                }
-                title = (
-                    summary["hashtag"] if n == 1 else f"{summary['hashtag']} (page {n} of {count})"
+                chunk = paths[(n - 1) * size : n * size]
+                page_key = (
+                    self.topic_keys[key],
+                    [self.topic_keys[k] for k in related],
+                    [self.summary_key(x) for x in chunk],
+                    n,
+                    count,
                 )
-                context = {
-                    "page": self._page(
-                        "topic", title, url, topic.description or f"Articles about {topic.label}."
-                    ),
-                    "topic": summary,
-                    "articles": [self.summaries[x] for x in paths[(n - 1) * size : n * size]],
-                    "pagination": pagination,
-                    "related_topics": related,
-                }
-                self.emit(
+                self.page(
                     url.lstrip("/") + "index.html",
                     "topic.html",
-                    context,
+                    page_key,
+                    functools.partial(self._topic_context, key, n, count, chunk, related),
+                    url=url,
                     lastmod=self.dates[paths[0]] if paths else None,
                 )
+
+    def _topic_context(self, key, n, count, chunk, related) -> dict[str, Any]:
+        summary = self.topic_summaries[key]
+        topic = self.p.taxonomy.topics[key]
+        url = topic_url(topic.slug, n)
+        pagination = {
+            "number": n,
+            "count": count,
+            "prev_url": topic_url(topic.slug, n - 1) if n > 1 else None,
+            "next_url": topic_url(topic.slug, n + 1) if n < count else None,
+        }
+        title = summary["hashtag"] if n == 1 else f"{summary['hashtag']} (page {n} of {count})"
+        return {
+            "page": self._page(
+                "topic", title, url, topic.description or f"Articles about {topic.label}."
+            ),
+            "topic": summary,
+            "articles": [self.summary(x) for x in chunk],
+            "pagination": pagination,
+            "related_topics": [self.topic_summaries[k] for k in related],
+        }
 
     def feeds(self) -> None:
         c = self.p.config
 
         def entries(paths: Sequence[str]) -> list[feeds.FeedEntry]:
             out = []
-            for path in paths[:20]:
+            for path in paths:
                 doc = self.by_path[path]
-                s = self.summaries[path]
+                s = self.summary(path)
                 out.append(
                     feeds.FeedEntry(
                         title=doc.title,
@@ -542,52 +670,65 @@ class Planner:
                 )
             return out
 
-        self.outputs.append(
-            Output(
-                "feed.xml",
-                feeds.atom_feed(
-                    title=c.title,
-                    subtitle=c.description,
-                    site_url=c.base_url,
-                    feed_url=self.abs("/feed.xml"),
-                    entries=entries([d.path for d in self.p.articles]),
-                    author=c.title,
-                    language=c.language,
-                ),
-            )
+        newest = [d.path for d in self.p.articles[:20]]
+        self.emit(
+            "feed.xml",
+            ("feed", [self.summary_key(x) for x in newest]),
+            lambda: feeds.atom_feed(
+                title=c.title,
+                subtitle=c.description,
+                site_url=c.base_url,
+                feed_url=self.abs("/feed.xml"),
+                entries=entries(newest),
+                author=c.title,
+                language=c.language,
+            ),
+            None,
         )
         for key, summary in self.topic_summaries.items():
             topic = self.p.taxonomy.topics[key]
-            self.outputs.append(
-                Output(
-                    f"tags/{topic.slug}/feed.xml",
-                    feeds.atom_feed(
-                        title=f"{c.title}: {summary['hashtag']}",
-                        subtitle=topic.description,
-                        site_url=self.abs(summary["url"]),
-                        feed_url=self.abs(f"/tags/{topic.slug}/feed.xml"),
-                        entries=entries(topic.articles),
-                        author=c.title,
-                        language=c.language,
-                    ),
+            paths = topic.articles[:20]
+
+            def make(topic=topic, summary=summary, paths=paths) -> bytes:
+                return feeds.atom_feed(
+                    title=f"{c.title}: {summary['hashtag']}",
+                    subtitle=topic.description,
+                    site_url=self.abs(summary["url"]),
+                    feed_url=self.abs(f"/tags/{topic.slug}/feed.xml"),
+                    entries=entries(paths),
+                    author=c.title,
+                    language=c.language,
                 )
+
+            self.emit(
+                f"tags/{topic.slug}/feed.xml",
+                ("feed", self.topic_keys[key], [self.summary_key(x) for x in paths]),
+                make,
+                None,
             )
-        self.outputs.append(Output("sitemap.xml", feeds.sitemap(self.sitemap)))
-        self.outputs.append(Output("robots.txt", feeds.robots_txt(self.abs("/sitemap.xml"))))
+        sitemap = list(self.sitemap)
+        self.emit("sitemap.xml", ("sitemap", sitemap), lambda: feeds.sitemap(sitemap), None)
+        robots = self.abs("/sitemap.xml")
+        self.emit("robots.txt", ("robots", robots), lambda: feeds.robots_txt(robots), None)
 
     def fixed_pages(self) -> None:
         c = self.p.config
         if c.search:
-            self.emit(
+            self.page(
                 "search/index.html",
                 "search.html",
-                {"page": self._page("search", "Search", "/search/", "Search the articles.")},
+                (),
+                lambda: {
+                    "page": self._page("search", "Search", "/search/", "Search the articles.")
+                },
+                url="/search/",
             )
         if not any(d.slug == "get-help" for d in self.p.pages):
-            self.emit(
+            self.page(
                 "get-help/index.html",
                 "help.html",
-                {
+                (),
+                lambda: {
                     "page": self._page(
                         "help", "Get help", "/get-help/", "Support services you can contact now."
                     ),
@@ -599,21 +740,25 @@ class Planner:
                         "references": [],
                     },
                 },
+                url="/get-help/",
             )
-        self.emit(
+        self.page(
             "404.html",
             "404.html",
-            {
+            (),
+            lambda: {
                 "page": self._page(
                     "404", "Page not found", "/404.html", "This page could not be found."
                 )
             },
-            sitemap=False,
         )
 
 
-def plan_site(plan: SitePlan, env: jinja2.Environment) -> tuple[list[Output], dict]:
-    """Every page, feed and sitemap of the site, plus the manifest's page -> source map."""
+def plan_site(plan: SitePlan, env: jinja2.Environment) -> PagePlan:
+    """Every page, feed and sitemap of the site as data, plus the manifest's page -> source map.
+
+    Nothing is rendered here: `render_outputs` renders the planned jobs.
+    """
     planner = Planner(plan, env)
     for index, doc in enumerate(plan.articles):
         planner.article(doc, index)
@@ -623,51 +768,85 @@ def plan_site(plan: SitePlan, env: jinja2.Environment) -> tuple[list[Output], di
     planner.topics()
     planner.fixed_pages()
     planner.feeds()
-    outputs = planner.outputs
-    for index, data, problem in render_pages(env, planner.jobs, parallel=plan.parallel):
-        if problem is not None:
-            plan.diagnostics.append(problem)
-        outputs[index] = replace(outputs[index], data=data)
-    outputs = [o for o in outputs if o.data is not None or o.reuse]
     manifest = {
         "base_path": plan.config.base_path,
         "pages": planner.sources,
         "unpublished": sorted(plan.unpublished),
         "fingerprints": planner.fingerprints,
     }
-    return outputs, manifest
+    return PagePlan(planner.outputs, planner.jobs, manifest)
 
 
-# Set just before the worker processes are forked, so they inherit the templates and contexts
+class TemplateErrors(Exception):
+    """Pages that could not be rendered; raised after every job has been tried."""
+
+    def __init__(self, diagnostics: list[Diagnostic]):
+        super().__init__(f"{len(diagnostics)} template error(s)")
+        self.diagnostics = diagnostics
+
+
+# Set just before the worker processes are forked, so they inherit the planner and its closures
 # instead of receiving them through pipes.
-_WORK: tuple[jinja2.Environment, list] | None = None
+_WORK: list | None = None
 # Below this many pages, starting worker processes costs more than it saves.
 PARALLEL_PAGES = 200
 
 
 def _render_range(bounds: tuple[int, int]) -> list[tuple[int, bytes | None, Diagnostic | None]]:
-    env, jobs = _WORK
     results = []
-    for index, template, context in jobs[bounds[0] : bounds[1]]:
+    for index, make in _WORK[bounds[0] : bounds[1]]:
         try:
-            results.append((index, render_template(env, template, context), None))
+            results.append((index, make(), None))
         except TemplateProblem as problem:
             results.append((index, None, problem.diagnostic))
     return results
 
 
-def render_pages(env: jinja2.Environment, jobs: list, *, parallel: bool = True):
-    """Render every planned page: in forked worker processes when there are many."""
+def render_outputs(page_plan: PagePlan, *, parallel: bool = True) -> Iterator[Output]:
+    """Every output with its bytes (reused ones as they are), in no particular order.
+
+    Pages are rendered in forked worker processes when there are many; each batch is handed on
+    as soon as it is done, so the whole site is never held in memory at once. Raises
+    `TemplateErrors` at the end when a page could not be rendered.
+    """
     global _WORK
-    _WORK = (env, jobs)
-    try:
-        workers = os.cpu_count() or 1
-        if not parallel or workers < 2 or len(jobs) < PARALLEL_PAGES:
-            return _render_range((0, len(jobs)))
-        step = -(-len(jobs) // (workers * 4))
+    outputs, jobs = page_plan.outputs, page_plan.jobs
+    pending = {index for index, _ in jobs}
+    for index, item in enumerate(outputs):
+        if index not in pending:
+            yield item
+    problems: list[Diagnostic] = []
+    workers = os.cpu_count() or 1
+    if not parallel or workers < 2 or len(jobs) < PARALLEL_PAGES:
+        batches: Iterator = iter([_render_range_local(jobs)])
+        pool = None
+    else:
+        _WORK = jobs
+        step = max(16, -(-len(jobs) // (workers * 8)))
         ranges = [(lo, min(lo + step, len(jobs))) for lo in range(0, len(jobs), step)]
         ctx = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            return [item for chunk in pool.map(_render_range, ranges) for item in chunk]
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+        batches = pool.map(_render_range, ranges)
+        _WORK = None  # the workers have their copy; the parent does not need it
+    try:
+        for batch in batches:
+            for index, data, problem in batch:
+                if problem is not None:
+                    problems.append(problem)
+                else:
+                    yield replace(outputs[index], data=data)
     finally:
-        _WORK = None
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    if problems:
+        raise TemplateErrors(problems)
+
+
+def _render_range_local(jobs) -> list[tuple[int, bytes | None, Diagnostic | None]]:
+    results = []
+    for index, make in jobs:
+        try:
+            results.append((index, make(), None))
+        except TemplateProblem as problem:
+            results.append((index, None, problem.diagnostic))
+    return results

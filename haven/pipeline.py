@@ -5,20 +5,20 @@ from __future__ import annotations
 import difflib
 import hashlib
 import os
-import pickle
 import re
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
 from . import __version__, markup
+from .cache import CACHE_DIR, Brief, Store, load_cache, save_cache
 from .config import SiteConfig, load_config
 from .content import load_content
-from .errors import ContentError
+from .errors import BuildError, ContentError
 from .links import resolve_md, rewrite_links
 from .model import (
     ERROR,
@@ -31,12 +31,19 @@ from .model import (
     Output,
     Rendered,
 )
-from .pages import SitePlan, article_url, make_environment, plan_site
+from .pages import (
+    SitePlan,
+    TemplateErrors,
+    article_url,
+    make_environment,
+    plan_site,
+    render_outputs,
+)
 from .references import REFERENCES_FILE, load_references
-from .taxonomy import build_taxonomy
-from .writer import MARKER, link_tree, read_manifest, write_site
+from .taxonomy import Taxonomy, build_taxonomy, related_articles
+from .writer import MARKER, WRITING, link_tree, read_manifest, write_site
 
-CACHE_DIR = ".cache/haven"
+__all__ = ["CACHE_DIR", "Session", "build_site", "load_cache", "render_all", "save_cache"]
 RESERVED_SLUGS = {
     "tags",
     "articles",
@@ -62,7 +69,27 @@ class NullReporter:
         pass
 
 
-def build_site(root: Path, options: BuildOptions | None = None, reporter=None) -> BuildResult:
+@dataclass
+class Session:
+    """What a long-running process (the dev server) keeps between its builds.
+
+    With a session, parsed front matter, the facts of rendered bodies, related articles and the
+    last build's input key stay in memory instead of being read from and written to `.cache/`.
+    """
+
+    store: Store
+    content: dict = field(default_factory=dict)
+    last: dict = field(default_factory=dict)
+    related: dict = field(default_factory=dict)
+
+    @classmethod
+    def for_project(cls, root: Path) -> Session:
+        return cls(Store.for_project(Path(root).resolve()))
+
+
+def build_site(
+    root: Path, options: BuildOptions | None = None, reporter=None, session: Session | None = None
+) -> BuildResult:
     """Build the site in `root` into its output folder; raise ContentError with every problem."""
     started = time.perf_counter()
     options = options or BuildOptions()
@@ -74,22 +101,31 @@ def build_site(root: Path, options: BuildOptions | None = None, reporter=None) -
     out = out if out.is_absolute() else root / out
 
     reporter.stage("reading")
-    content_cache = {} if options.clean else load_cache(root, "content")
+    if session is not None:
+        content_cache = {} if options.clean else session.content
+    else:
+        content_cache = {} if options.clean else load_cache(root, "content")
     size = len(content_cache)
     docs, diags = load_content(root, config, content_cache)
     current = {(d.path, d.digest) for d in docs}
     live = {key: value for key, value in content_cache.items() if key[:2] in current}
-    if len(content_cache) != size or len(live) != len(content_cache):
+    if session is not None:
+        session.content = live
+    elif len(content_cache) != size or len(live) != len(content_cache):
         save_cache(root, "content", live)
     refs, ref_diags = load_references(root)
     diags += ref_diags
 
     articles, pages, unpublished, drafts, future = _select(docs, options, now)
+    published = [*articles, *pages]
     diags += _check_slugs(articles, pages)
 
     # Nothing that a page depends on changed since the last build into this folder: done.
     inputs = _inputs_key(root, out, options, docs, articles, pages, now)
-    last = {} if options.clean else load_cache(root, "last-build")
+    if options.clean:
+        last = {}
+    else:
+        last = session.last if session is not None else load_cache(root, "last-build")
     clean_so_far = not any(d.severity == ERROR for d in diags)
     if clean_so_far and last.get("inputs") == inputs and last.get("marker") == _marker_digest(out):
         result = last["result"]
@@ -102,13 +138,20 @@ def build_site(root: Path, options: BuildOptions | None = None, reporter=None) -
         )
 
     reporter.stage("rendering")
+    if session is not None and not options.clean:
+        store = session.store
+    else:
+        store = Store.for_project(root, clean=options.clean)
+        if session is not None:
+            session.store = store
     # Under the dev server, other threads are running: forking them can deadlock a worker.
     start = "forkserver" if options.serve else "fork"
-    rendered, rendered_count = render_all(
-        root, [*articles, *pages], clean=options.clean, start_method=start
+    targets = {unicodedata.normalize("NFC", d.rel): article_url(d) for d in published}
+    bodies = render_bodies(
+        store, published, targets=targets, base_path=config.base_path, start_method=start
     )
-    for r in rendered.values():
-        diags += r.diagnostics
+    for doc in published:
+        diags += bodies.briefs[doc.path].diagnostics
 
     taxonomy = build_taxonomy(articles, config.topics)
     diags += taxonomy.diagnostics
@@ -119,10 +162,8 @@ def build_site(root: Path, options: BuildOptions | None = None, reporter=None) -
         for d in diags
         if d.severity == ERROR and d.path.startswith("content/")
     }
-    html, link_diags = _rewrite_all(config, [*articles, *pages], rendered, unpublished, failed)
-    diags += link_diags
-    diags += _check_citations(refs, [*articles, *pages], rendered, report_unused=not failed)
-    diags += _body_headings([*articles, *pages])
+    diags += _link_diagnostics(config, published, bodies, unpublished, failed)
+    diags += _check_citations(refs, published, bodies.briefs, report_unused=not failed)
 
     reporter.stage("planning")
     env, template_diags = make_environment(root, config)
@@ -132,29 +173,29 @@ def build_site(root: Path, options: BuildOptions | None = None, reporter=None) -
         config,
         articles,
         pages,
-        rendered,
-        html,
+        bodies.briefs,
+        bodies.body_of,
+        bodies.html_keys,
         taxonomy,
         refs,
         now,
         serve=options.serve,
         unpublished=[u for u, _ in unpublished.values()],
         parallel=not options.serve,
-        templates_digest=_folder_digest(root / "templates"),
+        inputs_digest=_shared_digest(root, options),
         previous=previous,
+        related=_related(root, session, articles, taxonomy),
     )
-    outputs: list[Output] = []
-    manifest: dict = {}
+    page_plan = None
     if not template_diags:
-        outputs, manifest = plan_site(plan, env)
-        diags += plan.diagnostics
-        outputs += static_outputs(root)
-        outputs.append(
+        page_plan = plan_site(plan, env)
+        page_plan.outputs += static_outputs(root)
+        page_plan.outputs.append(
             Output(
                 "static/css/pygments.css", markup.pygments_css().encode("utf-8"), "haven/markup.py"
             )
         )
-        diags += _check_collisions(outputs)
+        diags += _check_collisions(page_plan.outputs)
 
     if options.strict:
         diags = [replace(d, severity=ERROR) if d.severity == WARNING else d for d in diags]
@@ -164,7 +205,10 @@ def build_site(root: Path, options: BuildOptions | None = None, reporter=None) -
         raise ContentError(f"{len(errors)} error(s)", diags)
 
     reporter.stage("writing")
-    manifest = dict(manifest, generator=f"haven {__version__}")
+    manifest = dict(
+        page_plan.manifest, generator=f"haven {__version__}", search=bool(config.search)
+    )
+    html_jobs = sum(page_plan.outputs[i].path.endswith(".html") for i, _ in page_plan.jobs)
     before_swap = None
     if config.search and not options.serve:
         from .search import index_site
@@ -178,14 +222,24 @@ def build_site(root: Path, options: BuildOptions | None = None, reporter=None) -
             reporter.stage("indexing")
             return index_site(staging, base_path=config.base_path)
 
-    stats = write_site(
-        outputs,
-        out,
-        root=root,
-        manifest=manifest,
-        keep_files=config.keep_files,
-        before_swap=before_swap,
-    )
+    # A few pages to replace: write them into the folder itself, without copying the site.
+    # (The search index needs a complete copy of the site, so it keeps the staging folder.)
+    in_place = bool(previous) and (before_swap is None or html_jobs == 0)
+    in_place = in_place and len(page_plan.jobs) <= max(64, len(page_plan.outputs) // 8)
+    try:
+        stats = write_site(
+            render_outputs(page_plan, parallel=not options.serve),
+            out,
+            root=root,
+            manifest=manifest,
+            keep_files=config.keep_files,
+            before_swap=None if in_place else before_swap,
+            in_place=in_place,
+        )
+    except TemplateErrors as exc:
+        raise ContentError(
+            f"{len(exc.diagnostics)} error(s)", sorted([*diags, *exc.diagnostics], key=_order)
+        ) from None
     if drafts or future:
         diags.append(
             Diagnostic(
@@ -206,13 +260,47 @@ def build_site(root: Path, options: BuildOptions | None = None, reporter=None) -
         topics=sum(1 for t in taxonomy.topics.values() if t.articles),
         drafts_skipped=len(drafts),
         future_skipped=len(future),
-        markdown_rendered=rendered_count,
+        markdown_rendered=bodies.rendered,
         seconds=time.perf_counter() - started,
     )
-    save_cache(
-        root, "last-build", {"inputs": inputs, "marker": _marker_digest(out), "result": result}
-    )
+    last = {"inputs": inputs, "marker": _marker_digest(out), "result": result}
+    if session is not None:
+        session.last = last
+    else:
+        save_cache(root, "last-build", last)
     return result
+
+
+def _shared_digest(root: Path, options: BuildOptions) -> str:
+    """What every page depends on: versions, templates, site.yaml and the bibliography."""
+    h = hashlib.blake2b(digest_size=16)
+    for part in (__version__, getattr(markup, "VERSION", "1"), str(options.serve)):
+        h.update(part.encode() + b"\0")
+    h.update(_folder_digest(root / "templates").encode())
+    for name in ("site.yaml", REFERENCES_FILE):
+        path = root / name
+        h.update(name.encode() + b"\0" + (path.read_bytes() if path.is_file() else b"") + b"\0")
+    return h.hexdigest()
+
+
+def _related(
+    root: Path, session: Session | None, articles: Sequence[Document], taxonomy: Taxonomy
+) -> dict[str, list[str]]:
+    """Related articles of every article; they change only when topics or dates change."""
+    h = hashlib.blake2b(digest_size=16)
+    for doc in articles:
+        h.update(f"{doc.path}\0{doc.date!r}\0{taxonomy.by_article.get(doc.path, ())!r}\0".encode())
+    key = h.hexdigest()
+    cache = session.related if session is not None else load_cache(root, "related")
+    if cache.get("key") == key:
+        return cache["map"]
+    dates = {d.path: d.date for d in articles}
+    found = {d.path: related_articles(d.path, taxonomy, dates) for d in articles}
+    if session is not None:
+        session.related = {"key": key, "map": found}
+    else:
+        save_cache(root, "related", {"key": key, "map": found})
+    return found
 
 
 def _inputs_key(root: Path, out: Path, options: BuildOptions, docs, articles, pages, now) -> str:
@@ -250,6 +338,8 @@ def _inputs_key(root: Path, out: Path, options: BuildOptions, docs, articles, pa
 
 def _marker_digest(out: Path) -> str:
     """Digest of the output folder's manifest: it changes whenever a build writes the folder."""
+    if (out / WRITING).exists():
+        return ""  # a write into the folder was interrupted: its manifest is not to be trusted
     try:
         return hashlib.blake2b((out / MARKER).read_bytes(), digest_size=16).hexdigest()
     except OSError:
@@ -258,6 +348,8 @@ def _marker_digest(out: Path) -> str:
 
 def _previous_pages(out: Path) -> dict[str, tuple[str, str]]:
     """What the previous build wrote: page path -> (inputs fingerprint, file digest)."""
+    if (out / WRITING).exists():
+        return {}  # a write into the folder was interrupted: rebuild every page
     manifest = read_manifest(out) if out.is_dir() else {}
     prints, digests = manifest.get("fingerprints", {}), manifest.get("digests", {})
     if manifest.get("generator") != f"haven {__version__}":
@@ -360,25 +452,20 @@ def _check_collisions(outputs: Sequence[Output]) -> list[Diagnostic]:
     return diags
 
 
-def _rewrite_all(
+def _link_diagnostics(
     config: SiteConfig,
     docs: Sequence[Document],
-    rendered: dict[str, Rendered],
+    bodies: Bodies,
     unpublished: dict[str, tuple[str, str]],
     failed: set[str] = frozenset(),
-):
-    targets = {unicodedata.normalize("NFC", d.rel): article_url(d) for d in docs}
+) -> list[Diagnostic]:
+    """`.md` links that lead to no page, each named with why."""
     severity = ERROR if config.broken_md_links == ERROR else WARNING
-    html: dict[str, str] = {}
     diags: list[Diagnostic] = []
     for doc in docs:
-        r = rendered[doc.path]
-        new_html, missing = rewrite_links(
-            r.html, doc_rel=doc.rel, targets=targets, base_path=config.base_path
-        )
-        html[doc.path] = new_html
-        for href, reason in missing:
-            line = next((link.line for link in r.links if link.href == href), None)
+        for href, reason in bodies.missing.get(doc.path, ()):
+            links = bodies.briefs[doc.path].links
+            line = next((link.line for link in links if link.href == href), None)
             target = resolve_md(href, doc.rel)
             hint = "check the file name, relative to this file"
             if target in unpublished:
@@ -396,41 +483,40 @@ def _rewrite_all(
                     severity, doc.path, line, None, message, hint=hint, code="broken-md-link"
                 )
             )
-    return html, diags
+    return diags
 
 
 _FENCE = re.compile(r"^\s{0,3}(```|~~~)")
 _H1 = re.compile(r"^\s{0,3}#(?!#)\s")
 
 
-def _body_headings(docs: Sequence[Document]) -> list[Diagnostic]:
+def _body_headings(path: str, body: str, body_line: int) -> list[Diagnostic]:
     """A `# heading` in the body would be a second <h1>: the title is the page's only one."""
     diags = []
-    for doc in docs:
-        if "#" not in doc.body:
-            continue
-        fenced = False
-        for i, line in enumerate(doc.body.split("\n")):
-            if _FENCE.match(line):
-                fenced = not fenced
-            elif not fenced and _H1.match(line):
-                diags.append(
-                    Diagnostic(
-                        WARNING,
-                        doc.path,
-                        doc.body_line + i,
-                        1,
-                        "a '# heading' in the body makes a second main heading",
-                        hint="the title is the page's heading; start sections with '## '",
-                        code="body-h1",
-                        source_line=line,
-                    )
+    if "#" not in body:
+        return diags
+    fenced = False
+    for i, line in enumerate(body.split("\n")):
+        if _FENCE.match(line):
+            fenced = not fenced
+        elif not fenced and _H1.match(line):
+            diags.append(
+                Diagnostic(
+                    WARNING,
+                    path,
+                    body_line + i,
+                    1,
+                    "a '# heading' in the body makes a second main heading",
+                    hint="the title is the page's heading; start sections with '## '",
+                    code="body-h1",
+                    source_line=line,
                 )
+            )
     return diags
 
 
 def _check_citations(
-    refs, docs: Sequence[Document], rendered: dict[str, Rendered], *, report_unused: bool = True
+    refs, docs: Sequence[Document], rendered: dict[str, Brief], *, report_unused: bool = True
 ) -> list[Diagnostic]:
     diags = []
     used: set[str] = set()
@@ -487,15 +573,20 @@ def static_outputs(root: Path) -> list[Output]:
 
 # -- Markdown rendering with a cache and a process pool ----------------------------------------
 
+_RENDER_SALT = "2"  # bump when what _render_one adds to markup.render changes
+
 
 def _cache_key(doc: Document) -> str:
     h = hashlib.blake2b(digest_size=16)
+    # The file's digest stands for its body: editing the front matter renders the body again,
+    # which costs one body, while hashing every body of the site costs every build.
     for part in (
         __version__,
         getattr(markup, "VERSION", "1"),
+        _RENDER_SALT,
         doc.path,
         str(doc.body_line),
-        doc.body,
+        doc.digest,
     ):
         h.update(part.encode("utf-8"))
         h.update(b"\0")
@@ -504,60 +595,138 @@ def _cache_key(doc: Document) -> str:
 
 def _render_one(args: tuple[str, str, int]) -> Rendered:
     body, path, body_line = args
-    return markup.render(body, path=path, body_line=body_line)
+    r = markup.render(body, path=path, body_line=body_line)
+    extra = _body_headings(path, body, body_line)
+    return replace(r, diagnostics=r.diagnostics + tuple(extra)) if extra else r
+
+
+def _render_stream(
+    docs: Sequence[Document], start_method: str
+) -> Iterator[tuple[Document, Rendered]]:
+    """Each document with its rendered body, in order: on every core when there are many."""
+    jobs = [(doc.body, doc.path, doc.body_line) for doc in docs]
+    if len(jobs) < POOL_THRESHOLD or (os.cpu_count() or 1) < 2:
+        for doc, job in zip(docs, jobs, strict=True):
+            yield doc, _render_one(job)
+        return
+    import multiprocessing
+
+    ctx = multiprocessing.get_context(start_method)
+    with ProcessPoolExecutor(max_workers=os.cpu_count(), mp_context=ctx) as pool:
+        chunk = max(1, min(64, len(jobs) // 32))
+        yield from zip(docs, pool.map(_render_one, jobs, chunksize=chunk), strict=True)
+
+
+@dataclass
+class Bodies:
+    """What the render stage hands on: every body's brief, and the rest on demand."""
+
+    store: Store
+    keys: dict[str, str]  # Document.path -> cache key of its body
+    briefs: dict[str, Brief]  # Document.path -> words, links, citations, diagnostics
+    html_keys: dict[str, str]  # Document.path -> digest of the link-rewritten HTML
+    missing: dict[str, list[tuple[str, str]]]  # Document.path -> unresolved `.md` links
+    rendered: int  # bodies that went through Python-Markdown in this build
+
+    def body_of(self, path: str) -> Rendered:
+        """The rendered body of a document, with its links rewritten (and no plain text)."""
+        facts = self.store.rendered(self.keys[path], with_text=False)
+        html = self.store.linked_html(path)
+        if facts is None or html is None:  # the cache file was removed during the build
+            raise BuildError(f"the cached body of {path} is gone; run again with --clean")
+        return replace(facts, html=html)
+
+
+def render_bodies(
+    store: Store,
+    docs: Sequence[Document],
+    *,
+    targets: dict[str, str],
+    base_path: str,
+    start_method: str = "fork",
+) -> Bodies:
+    """Render each body not in the store, rewrite the links of each body whose targets moved.
+
+    Rendered bodies go to the store in batches as they come back from the workers, so the HTML
+    of the whole site is never held at once.
+    """
+    keys = {doc.path: _cache_key(doc) for doc in docs}
+    known = store.briefs()
+    todo = [doc for doc in docs if keys[doc.path] not in known]
+    states = store.link_states()
+    html_keys: dict[str, str] = {}
+    missing: dict[str, list[tuple[str, str]]] = {}
+    bodies: list[tuple[str, Rendered]] = []
+    links: list[tuple[str, object, str]] = []
+
+    def link(doc: Document, raw: str) -> None:
+        lookups: dict[str, str | None] = {}
+        new_html, miss = rewrite_links(
+            raw, doc_rel=doc.rel, targets=targets, base_path=base_path, lookups=lookups
+        )
+        digest = hashlib.blake2b(new_html.encode("utf-8"), digest_size=16).hexdigest()
+        state = (keys[doc.path], doc.rel, base_path, tuple(sorted(lookups.items())), miss, digest)
+        links.append((doc.path, state, new_html))
+        html_keys[doc.path], missing[doc.path] = digest, miss
+
+    def flush() -> None:
+        store.put_bodies(bodies)
+        store.put_links(links)
+        bodies.clear()
+        links.clear()
+
+    for doc, result in _render_stream(todo, start_method):
+        bodies.append((keys[doc.path], result))
+        link(doc, result.html)
+        if len(bodies) >= 256:
+            flush()
+    flush()
+    fresh = {doc.path for doc in todo}
+    for doc in docs:
+        if doc.path in fresh:
+            continue
+        state = states.get(doc.path)
+        if (
+            isinstance(state, tuple)
+            and len(state) == 6
+            and state[:3] == (keys[doc.path], doc.rel, base_path)
+            and all(targets.get(source) == url for source, url in state[3])
+        ):
+            html_keys[doc.path], missing[doc.path] = state[5], state[4]
+            continue
+        raw = store.body_html(keys[doc.path])
+        if raw is None:
+            raise BuildError(f"the cached body of {doc.path} is gone; run again with --clean")
+        link(doc, raw)
+    flush()
+    briefs = store.briefs()
+    used = set(keys.values())
+    if len(briefs) != len(used):
+        store.keep_bodies(used)
+    if len(store.link_states()) != len(docs):
+        store.keep_links(set(keys))
+    return Bodies(
+        store,
+        keys,
+        {doc.path: briefs[keys[doc.path]] for doc in docs},
+        html_keys,
+        missing,
+        len(todo),
+    )
 
 
 def render_all(
     root: Path, docs: Sequence[Document], *, clean: bool = False, start_method: str = "fork"
-):
-    """Render every body once; unchanged bodies come from the cache in .cache/."""
-    cache: dict[str, Rendered] = {} if clean else load_cache(root, "markdown")
+) -> tuple[dict[str, Rendered], int]:
+    """Every body rendered, HTML and plain text included (for `check`); cached in .cache/."""
+    store = Store.for_project(root, clean=clean)
     keys = {doc.path: _cache_key(doc) for doc in docs}
-    todo = [doc for doc in docs if keys[doc.path] not in cache]
-    jobs = [(doc.body, doc.path, doc.body_line) for doc in todo]
-    if len(jobs) >= POOL_THRESHOLD and (os.cpu_count() or 1) > 1:
-        import multiprocessing
-
-        ctx = multiprocessing.get_context(start_method)
-        with ProcessPoolExecutor(max_workers=os.cpu_count(), mp_context=ctx) as pool:
-            results = list(pool.map(_render_one, jobs, chunksize=max(1, len(jobs) // 32)))
-    else:
-        results = [_render_one(job) for job in jobs]
-    for doc, result in zip(todo, results, strict=True):
-        cache[keys[doc.path]] = result
-    rendered = {doc.path: cache[keys[doc.path]] for doc in docs}
-    if todo or len(cache) != len(rendered):
-        save_cache(
-            root, "markdown", {keys[p]: r for p, r in zip(keys, rendered.values(), strict=True)}
-        )
+    known = store.briefs()
+    todo = [doc for doc in docs if keys[doc.path] not in known]
+    batch: list[tuple[str, Rendered]] = []
+    for doc, result in _render_stream(todo, start_method):
+        batch.append((keys[doc.path], result))
+    store.put_bodies(batch)
+    rendered = {doc.path: store.rendered(keys[doc.path]) for doc in docs}
+    store.close()
     return rendered, len(todo)
-
-
-def load_cache(root: Path, name: str) -> dict:
-    """A cache of an earlier build (.cache/haven/NAME.pickle); empty when absent or unreadable."""
-    try:
-        with open(root / CACHE_DIR / f"{name}.pickle", "rb") as fh:
-            data = pickle.load(fh)
-        return data if isinstance(data, dict) else {}
-    except (
-        OSError,
-        pickle.PickleError,
-        EOFError,
-        AttributeError,
-        ImportError,
-        TypeError,
-        ValueError,
-    ):
-        return {}
-
-
-def save_cache(root: Path, name: str, data: dict) -> None:
-    path = root / CACHE_DIR / f"{name}.pickle"
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".tmp-{os.getpid()}")
-        with open(tmp, "wb") as fh:
-            pickle.dump(data, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a cache we cannot write only costs time

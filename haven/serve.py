@@ -509,7 +509,8 @@ class DevServer:
         self.errors: tuple[Diagnostic, ...] = ()
         self.builds = 0
         self.last_build_seconds = 0.0
-        self._build = build or _default_build
+        self._session = None  # what the pipeline keeps in memory between this server's builds
+        self._build = build or self._build_in_session
         self._fixed_base = normalise_base_path(base_path) if base_path is not None else None
         self.base_path = self._fixed_base or "/"
         self._reporter = reporter
@@ -645,6 +646,13 @@ class DevServer:
             self.rebuild(changed)
 
     # -- building
+
+    def _build_in_session(self, root: Path, options: BuildOptions, reporter=None) -> BuildResult:
+        from .pipeline import Session, build_site
+
+        if self._session is None:
+            self._session = Session.for_project(root)
+        return build_site(root, options, reporter, session=self._session)
 
     def rebuild(self, changed: Iterable[str] = (), *, initial: bool = False) -> bool:
         """Build once; on success swap in the new site, on failure keep the last good one.

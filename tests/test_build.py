@@ -476,6 +476,7 @@ def slow(*args, before_swap=None, **kwargs):
         time.sleep(60)
         return []
 
+    kwargs["in_place"] = False  # an edit is written in place; this test is about the swap
     return real(*args, before_swap=hook, **kwargs)
 
 
