@@ -31,12 +31,14 @@ class Source:
 
 
 def load_content(
-    root: Path, settings, cache: dict | None = None
+    root: Path, settings, cache: dict | None = None, stats: dict | None = None
 ) -> tuple[list[Document], list[Diagnostic]]:
     """Every source under `root/content` as a Document, plus every problem found on the way.
 
     `cache` (optional, filled in place) maps a file's path, bytes digest and the settings that
     validation depends on to its result, so an unchanged file is not parsed again.
+    `stats` (optional, filled in place; the dev server keeps one) lets a file whose size, times
+    and inode are what they were at the last read be taken from `cache` without reading it.
     """
     root = Path(root)
     tz = getattr(settings, "timezone", None) or ZoneInfo("UTC")
@@ -48,7 +50,7 @@ def load_content(
     docs: list[Document] = []
     salt = f"{tz}\0{limit}\0{sorted(vocabulary)}"
     for src in sources:
-        doc, file_diags = _load(src, limit, tz, vocabulary, cache, salt)
+        doc, file_diags = _load(src, limit, tz, vocabulary, cache, salt, stats)
         diags += sorted(file_diags, key=lambda d: (d.line or 0, d.col or 0))
         if doc is not None:
             docs.append(doc)
@@ -197,7 +199,13 @@ class _Walker:
 
 
 def _load(
-    src: Source, limit: int, tz, vocabulary, cache: dict | None = None, salt: str = ""
+    src: Source,
+    limit: int,
+    tz,
+    vocabulary,
+    cache: dict | None = None,
+    salt: str = "",
+    stats: dict | None = None,
 ) -> tuple[Document | None, list[Diagnostic]]:
     """One source file as a Document, or None with the reasons."""
 
@@ -205,7 +213,14 @@ def _load(
         return None, [Diagnostic(ERROR, src.path, None, None, message, hint=hint, code=code)]
 
     try:
-        size = src.file.stat().st_size
+        st = os.stat(src.file)
+        size = st.st_size
+        if stats is not None and cache is not None:
+            sig = (size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, salt)
+            known = stats.get(src.path)
+            if known is not None and known[0] == sig and known[1] in cache:
+                doc, diags = cache[known[1]]
+                return doc, list(diags)
         if size > limit:
             return _too_large(src, size, limit)
         with open(src.file, "rb") as f:
@@ -223,6 +238,8 @@ def _load(
     key = (src.path, hashlib.sha256(raw).hexdigest(), salt)
     if key not in cache:
         cache[key] = _parse(src, raw, tz, vocabulary)
+    if stats is not None and len(raw) == size:
+        stats[src.path] = ((size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, salt), key)
     doc, diags = cache[key]
     return doc, list(diags)
 

@@ -241,15 +241,25 @@ class Planner:
         return (doc.path, doc.digest, self.p.html_keys.get(doc.path, ""))
 
     def summary_key(self, path: str) -> str:
-        """Everything an article's summary (in listings, neighbours, feeds) is made of."""
+        """Everything an article's summary (in listings, neighbours, feeds) is made of.
+
+        Not the body: an edit that keeps the reading time changes no other page.
+        """
         key = self._summary_keys.get(path)
         if key is None:
             doc = self.by_path[path]
+            meta = doc.meta
             key = _digest(
                 (
                     path,
-                    doc.digest,
-                    self.p.rendered[path].words,
+                    doc.slug,
+                    doc.title,
+                    doc.date,
+                    meta.get("updated"),
+                    meta.get("summary", ""),
+                    meta.get("author"),
+                    list(meta.get("content_notes", ())),
+                    max(1, round(self.p.rendered[path].words / WORDS_PER_MINUTE)),
                     [self.topic_keys.get(k) for k in self.p.taxonomy.by_article.get(path, ())],
                 )
             )

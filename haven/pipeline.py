@@ -41,7 +41,7 @@ from .pages import (
 )
 from .references import REFERENCES_FILE, load_references
 from .taxonomy import Taxonomy, build_taxonomy, related_articles
-from .writer import MARKER, WRITING, link_tree, read_manifest, write_site
+from .writer import WRITING, link_tree, marker_signature, read_manifest, write_site
 
 __all__ = ["CACHE_DIR", "Session", "build_site", "load_cache", "render_all", "save_cache"]
 RESERVED_SLUGS = {
@@ -79,6 +79,7 @@ class Session:
 
     store: Store
     content: dict = field(default_factory=dict)
+    stats: dict = field(default_factory=dict)  # path -> (size, times, inode) at the last read
     last: dict = field(default_factory=dict)
     related: dict = field(default_factory=dict)
 
@@ -106,7 +107,8 @@ def build_site(
     else:
         content_cache = {} if options.clean else load_cache(root, "content")
     size = len(content_cache)
-    docs, diags = load_content(root, config, content_cache)
+    stats = session.stats if session is not None and not options.clean else None
+    docs, diags = load_content(root, config, content_cache, stats)
     current = {(d.path, d.digest) for d in docs}
     live = {key: value for key, value in content_cache.items() if key[:2] in current}
     if session is not None:
@@ -153,7 +155,7 @@ def build_site(
     for doc in published:
         diags += bodies.briefs[doc.path].diagnostics
 
-    taxonomy = build_taxonomy(articles, config.topics)
+    taxonomy, related = _taxonomy(root, session, articles, config)
     diags += taxonomy.diagnostics
 
     # Sources that failed to load make no page; say so rather than "no such file".
@@ -184,7 +186,7 @@ def build_site(
         parallel=not options.serve,
         inputs_digest=_shared_digest(root, options),
         previous=previous,
-        related=_related(root, session, articles, taxonomy),
+        related=related,
     )
     page_plan = None
     if not template_diags:
@@ -283,24 +285,26 @@ def _shared_digest(root: Path, options: BuildOptions) -> str:
     return h.hexdigest()
 
 
-def _related(
-    root: Path, session: Session | None, articles: Sequence[Document], taxonomy: Taxonomy
-) -> dict[str, list[str]]:
-    """Related articles of every article; they change only when topics or dates change."""
-    h = hashlib.blake2b(digest_size=16)
+def _taxonomy(
+    root: Path, session: Session | None, articles: Sequence[Document], config: SiteConfig
+) -> tuple[Taxonomy, dict[str, list[str]]]:
+    """Topics and related articles: they change only when topics, dates or the vocabulary do."""
+    h = hashlib.blake2b(repr(config.topics).encode(), digest_size=16)
     for doc in articles:
-        h.update(f"{doc.path}\0{doc.date!r}\0{taxonomy.by_article.get(doc.path, ())!r}\0".encode())
+        h.update(f"{doc.path}\0{doc.date!r}\0{doc.tags!r}\0{doc.key_lines.get('tags')}".encode())
     key = h.hexdigest()
-    cache = session.related if session is not None else load_cache(root, "related")
+    cache = session.related if session is not None else load_cache(root, "topics")
     if cache.get("key") == key:
-        return cache["map"]
+        return cache["taxonomy"], cache["related"]
+    taxonomy = build_taxonomy(articles, config.topics)
     dates = {d.path: d.date for d in articles}
-    found = {d.path: related_articles(d.path, taxonomy, dates) for d in articles}
+    related = {d.path: related_articles(d.path, taxonomy, dates) for d in articles}
+    found = {"key": key, "taxonomy": taxonomy, "related": related}
     if session is not None:
-        session.related = {"key": key, "map": found}
+        session.related = found
     else:
-        save_cache(root, "related", {"key": key, "map": found})
-    return found
+        save_cache(root, "topics", found)
+    return taxonomy, related
 
 
 def _inputs_key(root: Path, out: Path, options: BuildOptions, docs, articles, pages, now) -> str:
@@ -337,13 +341,11 @@ def _inputs_key(root: Path, out: Path, options: BuildOptions, docs, articles, pa
 
 
 def _marker_digest(out: Path) -> str:
-    """Digest of the output folder's manifest: it changes whenever a build writes the folder."""
+    """Identity of the output folder's manifest: it changes whenever a build writes the folder."""
     if (out / WRITING).exists():
         return ""  # a write into the folder was interrupted: its manifest is not to be trusted
-    try:
-        return hashlib.blake2b((out / MARKER).read_bytes(), digest_size=16).hexdigest()
-    except OSError:
-        return ""
+    sig = marker_signature(out)
+    return repr(sig) if sig else ""
 
 
 def _previous_pages(out: Path) -> dict[str, tuple[str, str]]:

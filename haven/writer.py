@@ -105,11 +105,34 @@ def _digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-def read_manifest(out: Path) -> dict:
+_MANIFESTS: dict[str, tuple[tuple, dict]] = {}  # marker path -> (its stat, its contents)
+
+
+def marker_signature(out: Path) -> tuple:
+    """Size, times and inode of the marker: a new build replaces it, so they all change."""
     try:
-        return json.loads((out / MARKER).read_text(encoding="utf-8"))
+        st = os.stat(out / MARKER)
+    except OSError:
+        return ()
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def read_manifest(out: Path) -> dict:
+    """The manifest of a built folder ({} when there is none). Shared: do not modify it."""
+    key = str(out / MARKER)
+    sig = marker_signature(out)
+    known = _MANIFESTS.get(key)
+    if known is not None and sig and known[0] == sig:
+        return known[1]
+    try:
+        data = json.loads((out / MARKER).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+    if not isinstance(data, dict):
+        return {}
+    if sig:
+        _MANIFESTS[key] = (sig, data)
+    return data
 
 
 class _Lock:
@@ -254,9 +277,12 @@ def _write_staged(outputs, out, old, manifest, keep_files, before_swap) -> Write
             written_extra, unchanged_extra = _relink_generated(staging, out, set(digests))
             written += written_extra
             unchanged += unchanged_extra
-        _write_marker(staging, dict(manifest, digests=digests))
+        manifest = dict(manifest, digests=digests)
+        _write_marker(staging, manifest)
         (staging / STAGING_MARK).unlink()
         _swap(staging, out)
+        _MANIFESTS.pop(str(staging / MARKER), None)
+        _MANIFESTS[str(out / MARKER)] = (marker_signature(out), manifest)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -338,6 +364,9 @@ def _write_marker(folder: Path, manifest: dict) -> None:
     tmp = folder / f"{MARKER}.tmp"
     tmp.write_text(json.dumps(manifest, ensure_ascii=False, sort_keys=True), encoding="utf-8")
     os.replace(tmp, folder / MARKER)
+    sig = marker_signature(folder)
+    if sig:  # the next build reads it back: keep it (a swapped folder is found by its new path)
+        _MANIFESTS[str(folder / MARKER)] = (sig, manifest)
 
 
 def link_tree(src: Path, dst: Path) -> bool:
