@@ -764,12 +764,36 @@ class Planner:
         )
 
 
-def plan_site(plan: SitePlan, env: jinja2.Environment) -> PagePlan:
+@dataclass(frozen=True)
+class PlanMemo:
+    """What a full plan found, so that the next plan can redo only the pages of edited bodies.
+
+    Valid for the output folder as it was written with it (`marker`, set by the pipeline) and for
+    the same `structure`: the same shared inputs, documents in the same order, the same topics.
+    """
+
+    structure: str
+    entries: tuple[tuple[str, str | None], ...]  # (output path, source) in output order
+    doc_keys: Mapping[str, tuple]
+    summary_keys: Mapping[str, str]
+    fingerprints: Mapping[str, str]
+    sources: Mapping[str, dict]
+    marker: tuple = ()
+
+
+def plan_site(
+    plan: SitePlan, env: jinja2.Environment, memo: PlanMemo | None = None, structure: str = ""
+) -> tuple[PagePlan, PlanMemo]:
     """Every page, feed and sitemap of the site as data, plus the manifest's page -> source map.
 
-    Nothing is rendered here: `render_outputs` renders the planned jobs.
+    Nothing is rendered here: `render_outputs` renders the planned jobs. With the `memo` of the
+    previous plan and the same `structure`, when the edited documents show the same summary
+    everywhere else, only their own pages are planned again.
     """
     planner = Planner(plan, env)
+    quick = _replan(planner, memo, structure) if memo and memo.structure == structure else None
+    if quick is not None:
+        return quick
     for index, doc in enumerate(plan.articles):
         planner.article(doc, index)
     for doc in plan.pages:
@@ -778,13 +802,72 @@ def plan_site(plan: SitePlan, env: jinja2.Environment) -> PagePlan:
     planner.topics()
     planner.fixed_pages()
     planner.feeds()
-    manifest = {
+    memo = PlanMemo(
+        structure,
+        tuple((o.path, o.source) for o in planner.outputs),
+        {d.path: planner.doc_key(d) for d in [*plan.articles, *plan.pages]},
+        {d.path: planner.summary_key(d.path) for d in plan.articles},
+        planner.fingerprints,
+        planner.sources,
+    )
+    return PagePlan(
+        planner.outputs, planner.jobs, _manifest(plan, planner.sources, planner.fingerprints)
+    ), memo
+
+
+def _manifest(plan: SitePlan, sources, fingerprints) -> dict:
+    return {
         "base_path": plan.config.base_path,
-        "pages": planner.sources,
+        "pages": sources,
         "unpublished": sorted(plan.unpublished),
-        "fingerprints": planner.fingerprints,
+        "fingerprints": fingerprints,
     }
-    return PagePlan(planner.outputs, planner.jobs, manifest)
+
+
+def _replan(planner: Planner, memo: PlanMemo, structure: str):
+    """Plan again only the pages of documents whose bytes or HTML changed; None when not enough."""
+    plan = planner.p
+    changed = [
+        d for d in [*plan.articles, *plan.pages] if memo.doc_keys.get(d.path) != planner.doc_key(d)
+    ]
+    if len(changed) > 64:
+        return None
+    # An edited summary shows on other pages (listings, neighbours, feeds): plan them all.
+    if any(
+        planner.summary_key(d.path) != memo.summary_keys.get(d.path)
+        for d in changed
+        if d.kind == "article"
+    ):
+        return None
+    previous = plan.previous
+    if any(previous.get(path, ("",))[0] != key for path, key in memo.fingerprints.items()):
+        return None  # the output folder is not the one this memo planned
+    index = {d.path: i for i, d in enumerate(plan.articles)}
+    for doc in changed:
+        if doc.kind == "article":
+            planner.article(doc, index[doc.path])
+        else:
+            planner.standalone(doc)
+    fresh = {o.path: o for o in planner.outputs}
+    makes = {planner.outputs[i].path: make for i, make in planner.jobs}
+    if not set(fresh) <= {path for path, _ in memo.entries}:
+        return None
+    outputs: list[Output] = []
+    jobs: list[tuple[int, Callable[[], bytes]]] = []
+    for path, source in memo.entries:
+        if path in makes:
+            jobs.append((len(outputs), makes[path]))
+        outputs.append(fresh.get(path) or Output(path, None, source, previous[path][1]))
+    fingerprints = {**memo.fingerprints, **planner.fingerprints}
+    sources = {**memo.sources, **planner.sources}
+    new_memo = replace(
+        memo,
+        doc_keys={**memo.doc_keys, **{d.path: planner.doc_key(d) for d in changed}},
+        fingerprints=fingerprints,
+        sources=sources,
+        marker=(),
+    )
+    return PagePlan(outputs, jobs, _manifest(plan, sources, fingerprints)), new_memo
 
 
 class TemplateErrors(Exception):

@@ -82,6 +82,7 @@ class Session:
     stats: dict = field(default_factory=dict)  # path -> (size, times, inode) at the last read
     last: dict = field(default_factory=dict)
     related: dict = field(default_factory=dict)
+    plans: dict = field(default_factory=dict)  # output folder -> PlanMemo of its last write
 
     @classmethod
     def for_project(cls, root: Path) -> Session:
@@ -155,7 +156,7 @@ def build_site(
     for doc in published:
         diags += bodies.briefs[doc.path].diagnostics
 
-    taxonomy, related = _taxonomy(root, session, articles, config)
+    taxonomy, related, topics_key = _taxonomy(root, session, articles, config)
     diags += taxonomy.diagnostics
 
     # Sources that failed to load make no page; say so rather than "no such file".
@@ -171,6 +172,26 @@ def build_site(
     env, template_diags = make_environment(root, config)
     diags += template_diags
     previous = {} if options.clean else _previous_pages(out)
+    inputs_digest = _shared_digest(root, options)
+    # What decides which pages exist and what each lists: with the same, an edit of a body
+    # re-plans only that document's page.
+    structure = hashlib.blake2b(
+        repr(
+            (
+                inputs_digest,
+                topics_key,
+                [d.path for d in articles],
+                [d.path for d in pages],
+                sorted(u for u, _ in unpublished.values()),
+                [d.path for d in articles if options.serve and d.date > now],
+            )
+        ).encode(),
+        digest_size=16,
+    ).hexdigest()
+    plans = session.plans if session is not None else load_cache(root, "plans")
+    memo = None if options.clean else plans.get(str(out))
+    if memo is not None and memo.marker != marker_signature(out):
+        memo = None
     plan = SitePlan(
         config,
         articles,
@@ -184,13 +205,13 @@ def build_site(
         serve=options.serve,
         unpublished=[u for u, _ in unpublished.values()],
         parallel=not options.serve,
-        inputs_digest=_shared_digest(root, options),
+        inputs_digest=inputs_digest,
         previous=previous,
         related=related,
     )
     page_plan = None
     if not template_diags:
-        page_plan = plan_site(plan, env)
+        page_plan, memo = plan_site(plan, env, memo, structure)
         page_plan.outputs += static_outputs(root)
         page_plan.outputs.append(
             Output(
@@ -266,10 +287,12 @@ def build_site(
         seconds=time.perf_counter() - started,
     )
     last = {"inputs": inputs, "marker": _marker_digest(out), "result": result}
+    plans = {str(out): replace(memo, marker=marker_signature(out))}
     if session is not None:
-        session.last = last
+        session.last, session.plans = last, plans
     else:
         save_cache(root, "last-build", last)
+        save_cache(root, "plans", plans)
     return result
 
 
@@ -287,7 +310,7 @@ def _shared_digest(root: Path, options: BuildOptions) -> str:
 
 def _taxonomy(
     root: Path, session: Session | None, articles: Sequence[Document], config: SiteConfig
-) -> tuple[Taxonomy, dict[str, list[str]]]:
+) -> tuple[Taxonomy, dict[str, list[str]], str]:
     """Topics and related articles: they change only when topics, dates or the vocabulary do."""
     h = hashlib.blake2b(repr(config.topics).encode(), digest_size=16)
     for doc in articles:
@@ -295,7 +318,7 @@ def _taxonomy(
     key = h.hexdigest()
     cache = session.related if session is not None else load_cache(root, "topics")
     if cache.get("key") == key:
-        return cache["taxonomy"], cache["related"]
+        return cache["taxonomy"], cache["related"], key
     taxonomy = build_taxonomy(articles, config.topics)
     dates = {d.path: d.date for d in articles}
     related = {d.path: related_articles(d.path, taxonomy, dates) for d in articles}
@@ -304,7 +327,7 @@ def _taxonomy(
         session.related = found
     else:
         save_cache(root, "topics", found)
-    return taxonomy, related
+    return taxonomy, related, key
 
 
 def _inputs_key(root: Path, out: Path, options: BuildOptions, docs, articles, pages, now) -> str:

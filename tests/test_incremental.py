@@ -210,3 +210,24 @@ def test_a_build_with_nothing_changed_touches_nothing(tmp_path):
     result = build_site(root, NOW)
     assert (result.markdown_rendered, result.pages_written) == (0, 0)
     assert {p: p.stat().st_mtime_ns for p in site.rglob("*")} == stamps
+
+
+def test_a_body_edit_plans_only_that_article(tmp_path, monkeypatch):
+    from haven import pages
+
+    root = make_site(tmp_path / "site", corpus(), site_yaml=SITE)
+    session = Session.for_project(root)
+    build_site(root, NOW, session=session)
+    planned = []
+    real = pages.Planner.article
+    monkeypatch.setattr(pages.Planner, "home", lambda self: pytest.fail("home planned again"))
+    monkeypatch.setattr(
+        pages.Planner,
+        "article",
+        lambda self, doc, i: [planned.append(doc.path), real(self, doc, i)],
+    )
+    edit(root / ARTS / "a03.md", "Text 3", "Text three")
+    result = build_site(root, NOW, session=session)
+    assert planned == ["content/articles/a03.md"] and result.pages_written == 1
+    monkeypatch.undo()
+    assert snapshot(root / "_site", skip=()) == clean_copy(root, tmp_path)
