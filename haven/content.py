@@ -26,7 +26,7 @@ class Source:
     """A Markdown file found under content/."""
 
     kind: str  # 'article' | 'page'
-    file: Path  # path to open (a symlink stays a symlink: it was checked when found)
+    file: str  # path to open (a symlink stays a symlink: it was checked when found)
     path: str  # project-relative POSIX path, e.g. 'content/articles/x.md'
 
 
@@ -167,7 +167,13 @@ class _Walker:
             return []
 
     def _walk(self, folder: Path, kind: str, recursive: bool) -> None:
+        # Strings, not Path objects, for the common case: this runs once per source file.
+        rel_folder = self.rel(folder)
         for entry in self._entries(folder):
+            name = entry.name
+            if name.endswith(".md") and entry.is_file(follow_symlinks=False):
+                self.sources.append(Source(kind, entry.path, f"{rel_folder}/{name}"))
+                continue
             p = Path(entry.path)
             if entry.is_dir():  # follows symlinks; _usable_dir checks where they go
                 if not recursive:
@@ -186,7 +192,7 @@ class _Walker:
                     continue
                 if not entry.is_file() and not entry.is_symlink():
                     continue  # a fifo or socket named .md
-                self.sources.append(Source(kind, p, self.rel(p)))
+                self.sources.append(Source(kind, str(p), self.rel(p)))
             elif entry.name.lower().endswith(_MARKDOWN_LIKE):
                 stem = entry.name.rsplit(".", 1)[0]
                 self.problem(
@@ -252,7 +258,8 @@ def _parse(src: Source, raw: bytes, tz, vocabulary) -> tuple[Document | None, li
     diags += problems
     slug = meta.get("slug")
     if slug is None and "slug" not in fm.data:
-        slug = unicodedata.normalize("NFC", src.file.stem).lower().replace(" ", "-")
+        stem = os.path.splitext(os.path.basename(src.file))[0]
+        slug = unicodedata.normalize("NFC", stem).lower().replace(" ", "-")
         problem = slug_problem(slug)
         if problem:
             diags.append(

@@ -601,7 +601,18 @@ def static_outputs(root: Path) -> list[Output]:
 _RENDER_SALT = "2"  # bump when what _render_one adds to markup.render changes
 
 
+_KEYS: dict[tuple[str, int, str], str] = {}  # a long-running server asks again for every build
+
+
 def _cache_key(doc: Document) -> str:
+    memo = (doc.path, doc.body_line, doc.digest)
+    key = _KEYS.get(memo)
+    if key is None:
+        key = _KEYS[memo] = _body_key(doc)
+    return key
+
+
+def _body_key(doc: Document) -> str:
     h = hashlib.blake2b(digest_size=16)
     # The file's digest stands for its body: editing the front matter renders the body again,
     # which costs one body, while hashing every body of the site costs every build.

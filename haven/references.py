@@ -55,13 +55,27 @@ class Reference:
         return Markup("").join(parts)
 
 
+_PARSED: dict[str, tuple[str, tuple[dict[str, Reference], list[Diagnostic]]]] = {}
+
+
 def load_references(root: Path) -> tuple[dict[str, Reference], list[Diagnostic]]:
     """Read the bibliography; a missing file is an empty bibliography."""
     path = root / REFERENCES_FILE
     if not path.exists():
         return {}, []
-    diags: list[Diagnostic] = []
     text = path.read_text(encoding="utf-8-sig")
+    # The dev server builds again on every save: parse the bibliography only when it changed.
+    known = _PARSED.get(str(path))
+    if known is not None and known[0] == text:
+        refs, diags = known[1]
+        return dict(refs), list(diags)
+    result = _parse_references(text)
+    _PARSED[str(path)] = (text, result)
+    return dict(result[0]), list(result[1])
+
+
+def _parse_references(text: str) -> tuple[dict[str, Reference], list[Diagnostic]]:
+    diags: list[Diagnostic] = []
     try:
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
         try:
