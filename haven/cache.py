@@ -13,6 +13,7 @@ Deleting `.cache/` is always safe: it only costs time.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 import sqlite3
@@ -25,7 +26,7 @@ from .model import Citation, Diagnostic, Link, Rendered
 
 CACHE_DIR = ".cache/haven"
 STORE_FILE = "store.sqlite"
-_SCHEMA = 4  # bump when the meaning of a stored row changes
+_SCHEMA = 6  # bump when the meaning of a stored row changes
 
 _INHERITED: list[sqlite3.Connection] = []
 
@@ -61,6 +62,10 @@ def save_cache(root: Path, name: str, data: dict) -> None:
         os.replace(tmp, path)
     except OSError:
         pass  # a cache we cannot write only costs time
+
+
+def _row_id(key: tuple) -> str:
+    return hashlib.blake2b(repr(key).encode("utf-8"), digest_size=16).hexdigest()
 
 
 class Brief(NamedTuple):
@@ -131,7 +136,8 @@ class Store:
         version = db.execute("PRAGMA user_version").fetchone()[0]
         if version != _SCHEMA:
             db.executescript(
-                "DROP TABLE IF EXISTS body; DROP TABLE IF EXISTS link;"
+                "DROP TABLE IF EXISTS body; DROP TABLE IF EXISTS link; DROP TABLE IF EXISTS doc;"
+                "CREATE TABLE doc (key TEXT PRIMARY KEY, value BLOB);"
                 "CREATE TABLE body (key TEXT PRIMARY KEY, brief BLOB, facts BLOB, html TEXT, text TEXT);"
                 "CREATE TABLE link (path TEXT PRIMARY KEY, state BLOB, html TEXT);"
                 f"PRAGMA user_version={_SCHEMA};"
@@ -142,6 +148,34 @@ class Store:
         if self._db is not None and self._pid == os.getpid():
             self._db.close()
         self._db = None
+
+    # -- parsed sources (key: path, digest of the file's bytes, settings validation depends on)
+
+    def documents(self) -> dict[tuple, tuple]:
+        """Every stored (Document or None, diagnostics) by its key tuple."""
+        with self._lock:
+            rows = self._conn().execute("SELECT key, value FROM doc").fetchall()
+        out = {}
+        for _id, blob in rows:
+            try:
+                key, value = pickle.loads(blob)
+            except (*_UNPICKLE_ERRORS, TypeError):
+                continue
+            if isinstance(key, tuple) and isinstance(value, tuple):
+                out[key] = value
+        return out
+
+    def update_documents(self, added: dict[tuple, tuple], removed: list[tuple]) -> None:
+        rows = [
+            (_row_id(key), pickle.dumps((key, value), protocol=pickle.HIGHEST_PROTOCOL))
+            for key, value in added.items()
+        ]
+        with self._lock:
+            db = self._conn()
+            db.execute("BEGIN")
+            db.executemany("INSERT OR REPLACE INTO doc VALUES (?, ?)", rows)
+            db.executemany("DELETE FROM doc WHERE key=?", [(_row_id(k),) for k in removed])
+            db.execute("COMMIT")
 
     # -- rendered bodies (key: digest of the Markdown body and where it sits)
 

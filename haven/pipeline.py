@@ -103,19 +103,36 @@ def build_site(
     out = out if out.is_absolute() else root / out
 
     reporter.stage("reading")
+    if session is not None and not options.clean:
+        store = session.store
+    else:
+        store = Store.for_project(root, clean=options.clean)
+        if session is not None:
+            session.store = store
     if session is not None:
         content_cache = {} if options.clean else session.content
     else:
-        content_cache = {} if options.clean else load_cache(root, "content")
-    size = len(content_cache)
-    stats = session.stats if session is not None and not options.clean else None
+        content_cache = {} if options.clean else store.documents()
+    known_docs = set(content_cache)
+    # A source whose size, times and inode are those of its last read is not read again.
+    if options.clean:
+        stats = {}
+    else:
+        stats = session.stats if session is not None else load_cache(root, "stats")
+    known_stats = dict(stats)
     docs, diags = load_content(root, config, content_cache, stats)
     current = {(d.path, d.digest) for d in docs}
     live = {key: value for key, value in content_cache.items() if key[:2] in current}
     if session is not None:
-        session.content = live
-    elif len(content_cache) != size or len(live) != len(content_cache):
-        save_cache(root, "content", live)
+        session.content, session.stats = live, stats
+    else:
+        added = {key: content_cache[key] for key in set(live) - known_docs}
+        removed = list(known_docs - set(live))
+        if added or removed:
+            store.update_documents(added, removed)
+        if stats != known_stats:
+            paths = {d.path for d in docs}
+            save_cache(root, "stats", {p: v for p, v in stats.items() if p in paths})
     refs, ref_diags = load_references(root)
     diags += ref_diags
 
@@ -141,12 +158,6 @@ def build_site(
         )
 
     reporter.stage("rendering")
-    if session is not None and not options.clean:
-        store = session.store
-    else:
-        store = Store.for_project(root, clean=options.clean)
-        if session is not None:
-            session.store = store
     # Under the dev server, other threads are running: forking them can deadlock a worker.
     start = "forkserver" if options.serve else "fork"
     targets = {unicodedata.normalize("NFC", d.rel): article_url(d) for d in published}
