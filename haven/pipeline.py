@@ -18,7 +18,7 @@ from . import __version__, markup
 from .cache import CACHE_DIR, Brief, Store, load_cache, save_cache
 from .config import SiteConfig, load_config
 from .content import load_content
-from .errors import BuildError, ContentError
+from .errors import ContentError
 from .links import resolve_md, rewrite_links
 from .model import (
     ERROR,
@@ -674,14 +674,37 @@ class Bodies:
     html_keys: dict[str, str]  # Document.path -> digest of the link-rewritten HTML
     missing: dict[str, list[tuple[str, str]]]  # Document.path -> unresolved `.md` links
     rendered: int  # bodies that went through Python-Markdown in this build
+    docs: dict[str, Document] = field(default_factory=dict)
+    targets: dict[str, str] = field(default_factory=dict)
+    base_path: str = "/"
 
     def body_of(self, path: str) -> Rendered:
-        """The rendered body of a document, with its links rewritten (and no plain text)."""
-        facts = self.store.rendered(self.keys[path], with_text=False)
+        """The rendered body of a document, with its links rewritten (and no plain text).
+
+        The cache is shared: another build (the CLI beside the dev server, with other drafts)
+        may have pruned the row or rewritten the links for its own targets. What is read is
+        checked against this build's digest and made again when it differs.
+        """
+        key = self.keys[path]
+        facts = self.store.rendered(key, with_text=False)
+        if facts is None:
+            doc = self.docs[path]
+            full = _render_one((doc.body, doc.path, doc.body_line))
+            self.store.put_bodies([(key, full)])
+            facts = replace(full, text="")
         html = self.store.linked_html(path)
-        if facts is None or html is None:  # the cache file was removed during the build
-            raise BuildError(f"the cached body of {path} is gone; run again with --clean")
+        if html is None or _html_digest(html) != self.html_keys[path]:
+            html, _ = rewrite_links(
+                facts.html,
+                doc_rel=self.docs[path].rel,
+                targets=self.targets,
+                base_path=self.base_path,
+            )
         return replace(facts, html=html)
+
+
+def _html_digest(html: str) -> str:
+    return hashlib.blake2b(html.encode("utf-8"), digest_size=16).hexdigest()
 
 
 def render_bodies(
@@ -711,7 +734,7 @@ def render_bodies(
         new_html, miss = rewrite_links(
             raw, doc_rel=doc.rel, targets=targets, base_path=base_path, lookups=lookups
         )
-        digest = hashlib.blake2b(new_html.encode("utf-8"), digest_size=16).hexdigest()
+        digest = _html_digest(new_html)
         state = (keys[doc.path], doc.rel, base_path, tuple(sorted(lookups.items())), miss, digest)
         links.append((doc.path, state, new_html))
         html_keys[doc.path], missing[doc.path] = digest, miss
@@ -742,8 +765,10 @@ def render_bodies(
             html_keys[doc.path], missing[doc.path] = state[5], state[4]
             continue
         raw = store.body_html(keys[doc.path])
-        if raw is None:
-            raise BuildError(f"the cached body of {doc.path} is gone; run again with --clean")
+        if raw is None:  # pruned by another build since its brief was read: render it again
+            result = _render_one((doc.body, doc.path, doc.body_line))
+            store.put_bodies([(keys[doc.path], result)])
+            raw = result.html
         link(doc, raw)
     flush()
     briefs = store.briefs()
@@ -759,6 +784,9 @@ def render_bodies(
         html_keys,
         missing,
         len(todo),
+        {doc.path: doc for doc in docs},
+        targets,
+        base_path,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -230,4 +231,44 @@ def test_a_body_edit_plans_only_that_article(tmp_path, monkeypatch):
     result = build_site(root, NOW, session=session)
     assert planned == ["content/articles/a03.md"] and result.pages_written == 1
     monkeypatch.undo()
+    assert snapshot(root / "_site", skip=()) == clean_copy(root, tmp_path)
+
+
+def test_the_dev_server_and_a_cli_build_share_the_cache_safely(tmp_path):
+    """A CLI build prunes the dev server's drafts from the shared cache and rewrites links for
+    its own targets; the server's next build must still equal a fresh one."""
+    files = corpus()
+    files[f"{ARTS}/draft.md"] = article("Draft", extra="draft: true\n", body="See [a](a01.md).")
+    files[f"{ARTS}/a00.md"] = files[f"{ARTS}/a00.md"].replace("a01.md#part", "draft.md")
+    root = make_site(tmp_path / "site", files, site_yaml=SITE)
+    dev = tmp_path / "dev"
+    serve = BuildOptions(now=NOW.now, serve=True, drafts=True, future=True, output=str(dev))
+    session = Session.for_project(root)
+    build_site(root, serve, session=session)
+    with pytest.raises(ContentError):  # outside the server, a00 links to a draft
+        build_site(root, NOW)
+    # Titles of the neighbours of a00 and of the draft: both pages are rendered again.
+    for name in ("a01", "a08", "a09"):
+        edit(root / ARTS / f"{name}.md", f"Article {int(name[1:])}", f"Renamed {name}")
+    build_site(root, serve, session=session)
+    fresh = tmp_path / "fresh"
+    shutil.copytree(root, fresh, ignore=shutil.ignore_patterns("_site*", ".cache"))
+    build_site(fresh, replace(serve, output=str(tmp_path / "dev-fresh")))
+    assert snapshot(dev, skip=()) == snapshot(tmp_path / "dev-fresh", skip=())
+    assert 'href="/articles/draft/"' in (dev / "articles/a00/index.html").read_text()
+
+
+def test_rows_removed_under_a_running_server_are_made_again(tmp_path):
+    import sqlite3
+
+    root = make_site(tmp_path / "site", corpus(), site_yaml=SITE)
+    session = Session.for_project(root)
+    build_site(root, NOW, session=session)
+    db = sqlite3.connect(root / ".cache/haven/store.sqlite")
+    db.execute("DELETE FROM body")
+    db.execute("DELETE FROM link")
+    db.commit()
+    db.close()
+    edit(root / ARTS / "a05.md", "Article 5", "Fifth article")  # re-renders its neighbours
+    build_site(root, NOW, session=session)
     assert snapshot(root / "_site", skip=()) == clean_copy(root, tmp_path)
