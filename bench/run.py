@@ -4,6 +4,11 @@ For each corpus size: cold build, no-op rebuild, one-edit rebuild (its output co
 byte with a clean build), dev-server save-to-reload, `check`, and peak memory. Builds run as
 `python build.py ...` in subprocesses, so every figure includes interpreter start-up as an editor
 sees it. Each figure is the median of `--runs` runs, with min and max.
+
+The other generators (bench/peers.py) found on `--peers-path` or PATH get the same articles and
+the same number of cold builds, each checked for one page per article, plus their own incremental
+or cached rebuild where they have one; the targets' limits and the Haven/peer ratios then come
+from those figures, and otherwise from issue 7's. `--only peers` measures the peers alone.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import peers  # noqa: E402
 from corpus import article_paths, make_corpus  # noqa: E402
 
 HAVEN = Path(__file__).resolve().parent.parent
@@ -43,16 +49,43 @@ REFERENCE_SECONDS = {
     "Pelican": {1000: 9.7, 4000: 36.1},
 }
 REFERENCE_MIB_4000 = {"Hugo": 860, "Eleventy": 408, "Jekyll": 215, "MkDocs": 127, "Pelican": 124}
-# Issue 7's targets: (measure, size, limit in seconds or MiB, wording).
-TARGETS = (
-    ("cold", 1000, 2.3, "cold build at 1,000 no slower than Eleventy (2.3 s)"),
-    ("cold", 4000, 35.4 / 5, "cold build at 4,000 at least 5x faster than MkDocs/Pelican"),
-    ("noop", 4000, 3.8 / 4, "no-op rebuild at 4,000 at most a quarter of Hugo's cold build"),
-    ("edit", 4000, 0.3, "one-edit rebuild at 4,000"),
-    ("serve", 4000, 0.150, "dev server save-to-reload at 4,000"),
-    ("memory", 4000, 300, "peak memory at 4,000 (MiB)"),
-    ("check", 4000, 2.0, "check over 4,000 articles"),
-)
+PEERS_MEASURE = "peers"  # `--only peers`: the other generators (see bench/peers.py)
+
+
+def _peer_cold(peer_results: dict[int, dict[str, PeerFigures]], tool: str, n: int):
+    """A peer's median cold build at `n`: measured here when it was, else issue 7's figure."""
+    fig = peer_results.get(n, {}).get(tool)
+    if fig is not None and fig.cold.values and not fig.failure:
+        return fig.cold.median, "measured here"
+    return REFERENCE_SECONDS[tool][n], "issue 7's figure"
+
+
+def target_list(peer_results: dict[int, dict[str, PeerFigures]]):
+    """Issue 7's targets as (measure, size, limit in seconds or MiB, wording), the limits taken
+    from the peers measured in this run where there are any."""
+    eleventy, e_how = _peer_cold(peer_results, "Eleventy", 1000)
+    mkdocs, m_how = _peer_cold(peer_results, "MkDocs", 4000)
+    pelican, p_how = _peer_cold(peer_results, "Pelican", 4000)
+    hugo, h_how = _peer_cold(peer_results, "Hugo", 4000)
+    return (
+        ("cold", 1000, eleventy, f"cold build at 1,000 no slower than Eleventy ({e_how})"),
+        (
+            "cold",
+            4000,
+            min(mkdocs, pelican) / 5,
+            f"cold build at 4,000 at least 5x faster than MkDocs ({m_how}) and Pelican ({p_how})",
+        ),
+        (
+            "noop",
+            4000,
+            hugo / 4,
+            f"no-op rebuild at 4,000 at most a quarter of Hugo's cold build ({h_how})",
+        ),
+        ("edit", 4000, 0.3, "one-edit rebuild at 4,000"),
+        ("serve", 4000, 0.150, "dev server save-to-reload at 4,000"),
+        ("memory", 4000, 300, "peak memory at 4,000 (MiB)"),
+        ("check", 4000, 2.0, "check over 4,000 articles"),
+    )
 
 
 # -- running one command ---------------------------------------------------------------------
@@ -94,7 +127,7 @@ def _pss_kib(pid: int) -> int:
     return 0
 
 
-def run(cmd: list[str], *, sample_memory: bool = False) -> Run:
+def run(cmd: list[str], *, sample_memory: bool = False, env: dict[str, str] | None = None) -> Run:
     """Run `cmd`; wall time, and peak memory from wait4 (and /proc sampling when asked).
 
     PSS (proportional set size) shares copy-on-write pages between the build and its forked
@@ -102,7 +135,7 @@ def run(cmd: list[str], *, sample_memory: bool = False) -> Run:
     """
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env)
         peak = 0
         done = threading.Event()
 
@@ -320,155 +353,74 @@ def measure_check(root: Path, runs: int) -> Figure:
 # -- other generators ----------------------------------------------------------------------------
 
 
-def _split(text: str) -> tuple[dict, str]:
-    import yaml
+@dataclass
+class PeerFigures:
+    """One peer at one corpus size: its cold builds, their peak RSS, and its own edit rebuild."""
 
-    _, front, body = text.split("---\n", 2)
-    return yaml.safe_load(front), body
-
-
-def _articles(root: Path):
-    for path in article_paths(root):
-        meta, body = _split(path.read_text(encoding="utf-8"))
-        yield path.stem, meta, body
+    cold: Figure = field(default_factory=Figure)
+    rss: Figure = field(default_factory=Figure)
+    edit: Figure | None = None
+    failure: str = ""
 
 
-def _yaml_front(meta: dict) -> str:
-    import yaml
-
-    data = {k: (str(v) if k == "date" else v) for k, v in meta.items()}
-    return "---\n" + yaml.safe_dump(data, sort_keys=False, allow_unicode=True) + "---\n"
-
-
-def _hugo(root: Path, dest: Path) -> list[str]:
-    (dest / "content" / "articles").mkdir(parents=True)
-    (dest / "hugo.toml").write_text('baseURL = "https://example.org/"\ntitle = "Bench"\n')
-    layouts = dest / "layouts" / "_default"
-    layouts.mkdir(parents=True)
-    (layouts / "single.html").write_text("<!doctype html><title>{{ .Title }}</title>{{ .Content }}")
-    (layouts / "list.html").write_text(
-        "<!doctype html><title>{{ .Title }}</title>"
-        '{{ range .Pages }}<a href="{{ .RelPermalink }}">{{ .Title }}</a>{{ end }}'
-    )
-    for slug, meta, body in _articles(root):
-        (dest / "content" / "articles" / f"{slug}.md").write_text(_yaml_front(meta) + body)
-    return ["hugo", "--quiet", "--source", str(dest), "--destination", str(dest / "public")]
+def _failure(what: str, r: Run | None = None) -> str:
+    if r is None:
+        return what
+    tail = (r.stderr.strip() + "\n" + r.stdout.strip()).strip()[-1500:]
+    return f"{what} (exit {r.returncode})" + (f":\n{tail}" if tail else "")
 
 
-def _eleventy(root: Path, dest: Path, command: list[str]) -> list[str]:
-    (dest / "src" / "articles").mkdir(parents=True)
-    for slug, meta, body in _articles(root):
-        meta = dict(meta, tags=[t.lstrip("#") for t in meta["tags"]])
-        (dest / "src" / "articles" / f"{slug}.md").write_text(_yaml_front(meta) + body)
-    return [*command, f"--input={dest / 'src'}", f"--output={dest / '_site'}", "--quiet"]
-
-
-def _jekyll(root: Path, dest: Path) -> list[str]:
-    (dest / "_posts").mkdir(parents=True)
-    (dest / "_config.yml").write_text("title: Bench\nmarkdown: kramdown\n")
-    for slug, meta, body in _articles(root):
-        (dest / "_posts" / f"{meta['date']}-{slug}.md").write_text(_yaml_front(meta) + body)
-    return [
-        "jekyll",
-        "build",
-        "--quiet",
-        "--source",
-        str(dest),
-        "--destination",
-        str(dest / "_site"),
-    ]
-
-
-def _mkdocs(root: Path, dest: Path) -> list[str]:
-    (dest / "docs" / "articles").mkdir(parents=True)
-    (dest / "docs" / "index.md").write_text("# Bench\n")
-    (dest / "mkdocs.yml").write_text(
-        "site_name: Bench\nmarkdown_extensions: [tables, footnotes, fenced_code, toc]\n"
-    )
-    for slug, meta, body in _articles(root):
-        (dest / "docs" / "articles" / f"{slug}.md").write_text(f"# {meta['title']}\n\n{body}")
-    return [
-        "mkdocs",
-        "build",
-        "--quiet",
-        "--config-file",
-        str(dest / "mkdocs.yml"),
-        "--site-dir",
-        str(dest / "site"),
-    ]
-
-
-def _pelican(root: Path, dest: Path) -> list[str]:
-    (dest / "content").mkdir(parents=True)
-    (dest / "pelicanconf.py").write_text(
-        "SITENAME = 'Bench'\nSITEURL = ''\nTIMEZONE = 'UTC'\nDEFAULT_LANG = 'en'\n"
-    )
-    for slug, meta, body in _articles(root):
-        tags = ", ".join(t.lstrip("#") for t in meta["tags"])
-        head = (
-            f"Title: {meta['title']}\nDate: {meta['date']}\nTags: {tags}\n"
-            f"Slug: {slug}\nSummary: {meta['summary']}\n\n"
-        )
-        (dest / "content" / f"{slug}.md").write_text(head + body)
-    return [
-        "pelican",
-        str(dest / "content"),
-        "--output",
-        str(dest / "output"),
-        "--settings",
-        str(dest / "pelicanconf.py"),
-        "--quiet",
-    ]
-
-
-def find_generators() -> dict[str, object]:
-    """The other generators on PATH (none is ever installed by this script)."""
-    found: dict[str, object] = {}
-    if shutil.which("hugo"):
-        found["Hugo"] = _hugo
-    if shutil.which("eleventy"):
-        found["Eleventy"] = lambda root, dest: _eleventy(root, dest, ["eleventy"])
-    elif shutil.which("npx"):
-        # --no-install and offline: only an Eleventy already installed counts, nothing is fetched.
-        env = dict(os.environ, npm_config_offline="true")
-        try:
-            probe = subprocess.run(
-                ["npx", "--no-install", "@11ty/eleventy", "--version"],
-                capture_output=True,
-                timeout=30,
-                env=env,
-                stdin=subprocess.DEVNULL,
-            )
-            if probe.returncode == 0:
-                command = ["npx", "--no-install", "@11ty/eleventy"]
-                found["Eleventy"] = lambda root, dest: _eleventy(root, dest, command)
-        except (OSError, subprocess.TimeoutExpired):
-            pass
-    if shutil.which("jekyll"):
-        found["Jekyll"] = _jekyll
-    if shutil.which("mkdocs"):
-        found["MkDocs"] = _mkdocs
-    if shutil.which("pelican"):
-        found["Pelican"] = _pelican
-    return found
-
-
-def measure_other(name: str, adapter, root: Path, work: Path, runs: int) -> Figure:
-    """Cold builds of `name` on the same articles, fresh output each time."""
-    dest = work / f"{name.lower()}-{len(article_paths(root))}"
+def measure_peer(
+    peer: peers.Peer,
+    program: str,
+    articles: list[peers.Article],
+    work: Path,
+    runs: int,
+    env: dict[str, str],
+) -> PeerFigures:
+    """`runs` cold builds of a peer on the corpus's articles, each checked for one HTML page per
+    article and its tag pages; then, if the tool has one, its own incremental or cached rebuild
+    after appending a sentence to one article, checked for the sentence in that article's page."""
+    dest = work / f"{peer.name.lower()}-{len(articles)}"
     shutil.rmtree(dest, ignore_errors=True)
     dest.mkdir(parents=True)
-    cmd = adapter(root, dest)
-    fig = Figure()
+    project = peer.write(articles, dest, program)
+    res = PeerFigures()
     for _ in range(runs):
-        for out in ("public", "_site", "site", "output"):
-            shutil.rmtree(dest / out, ignore_errors=True)
-        r = run(cmd)
+        peers.clear(project)
+        r = run(list(project.build), env=env)
+        problems = peers.check_output(project) if r.returncode == 0 else []
+        if r.returncode != 0 or problems:
+            res.failure = _failure("cold build: " + "; ".join(problems or ["failed"]), r)
+            return res
+        res.cold.values.append(r.seconds)
+        res.rss.values.append(r.maxrss_mib)
+    html = sum(1 for _ in project.scratch[0].rglob("*.html"))
+    res.cold.note = f"{html:,} HTML files, {len(project.listings)} listing page(s) checked"
+    if not project.rebuild:
+        return res
+    fig = Figure(note=project.rebuild_label)
+    if project.prepare:
+        r = run(list(project.prepare), env=env)
         if r.returncode != 0:
-            fig.note = f"failed (exit {r.returncode}): {r.stderr.strip()[-200:]}"
-            return fig
+            res.failure = _failure(f"build before the edit ({project.rebuild_label})", r)
+            return res
+        fig.note += f"; after one untimed build that fills its cache ({_fmt(r.seconds, 's')})"
+    slugs = sorted(project.sources)
+    for n in range(runs):
+        slug = slugs[(n * 7919 + 3) % len(slugs)]
+        append_sentence(project.sources[slug], 2000 + n)
+        r = run(list(project.rebuild), env=env)
+        if r.returncode != 0:
+            res.failure = _failure(f"edit rebuild ({project.rebuild_label})", r)
+            return res
+        page = project.pages[slug]
+        if f"number {2000 + n}," not in page.read_text(encoding="utf-8", errors="replace"):
+            res.failure = f"edit rebuild ({project.rebuild_label}): {page} lacks the added sentence"
+            return res
         fig.values.append(r.seconds)
-    return fig
+    res.edit = fig
+    return res
 
 
 # -- profile ----------------------------------------------------------------------------------------
@@ -542,7 +494,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--skip-search", action="store_true", help="build without the Pagefind index")
     p.add_argument(
-        "--only", nargs="+", choices=MEASURES, default=list(MEASURES), help="measures to take"
+        "--only",
+        nargs="+",
+        choices=(*MEASURES, PEERS_MEASURE),
+        default=[*MEASURES, PEERS_MEASURE],
+        help="measures to take (`peers`: the other generators found on the peers path or PATH)",
+    )
+    p.add_argument(
+        "--peers-path",
+        metavar="DIRS",
+        help="folders searched before PATH for hugo, eleventy, jekyll, mkdocs and pelican "
+        "(os.pathsep-separated, e.g. /tmp/peers/venv/bin:/tmp/peers/node_modules/.bin)",
+    )
+    p.add_argument(
+        "--peer",
+        nargs="+",
+        choices=[peer.name for peer in peers.PEERS],
+        help="measure only these peers (default: every one found)",
     )
     p.add_argument("--workdir", help="where the corpora go (default: a folder in /tmp, removed)")
     p.add_argument("--seed", type=int, default=1)
@@ -577,29 +545,60 @@ def corpus(work: Path, n: int, seed: int, skip_search: bool) -> Path:
 def bench(args, work: Path) -> int:
     mismatches: list[str] = []
     results: dict[int, dict[str, Figure]] = {}
-    others = find_generators()
+    peer_results: dict[int, dict[str, PeerFigures]] = {}
+    available = peers.find(args.peers_path) if PEERS_MEASURE in args.only else {}
+    found = {name: f for name, f in available.items() if not args.peer or name in args.peer}
+    missing = [p.name for p in peers.PEERS if p.name not in available]
+    env = dict(os.environ, PATH=peers.search_path(args.peers_path))
+    for name, (peer, program) in found.items():
+        print(f"{name}: {peers.version(peer, program, env)} ({program})", flush=True)
     for n in args.articles:
         root = corpus(work, n, args.seed, args.skip_search)
         res = measure_all(root, args.runs, args.only, mismatches)
-        if "cold" in args.only:
-            for tool, adapter in others.items():
-                print(f"  {n}: {tool} ...", flush=True)
-                res[tool] = measure_other(tool, adapter, root, work, args.runs)
         results[n] = res
-        print(table({n: res}, args.runs), flush=True)
+        if res:
+            print(table({n: res}, args.runs), flush=True)
+        if found:
+            articles = peers.read_articles(article_paths(root))
+            peer_results[n] = {}
+            for name, (peer, program) in found.items():
+                print(f"  {n}: {name} ... (load average {_load()})", flush=True)
+                fig = measure_peer(peer, program, articles, work, args.runs, env)
+                peer_results[n][name] = fig
+                if fig.failure:
+                    print(
+                        f"\n!!! {name} FAILED at {n:,} articles: {fig.failure}\n", file=sys.stderr
+                    )
+            print(f"  {n}: peers done (load average {_load()})", flush=True)
+            print(peer_table({n: peer_results[n]}), flush=True)
 
     print()
-    print(table(results, args.runs))
+    if any(results.values()):
+        print(table(results, args.runs))
+        print()
+    if PEERS_MEASURE in args.only:
+        print(peer_table(peer_results, missing))
+        print()
+    print(comparison(results, peer_results))
     print()
-    print(comparison(results, others))
-    print()
-    print(targets(results))
+    print(targets(results, peer_results))
+    failed = [
+        f"{name} at {n:,} articles: {fig.failure.splitlines()[0]}"
+        for n, figs in peer_results.items()
+        for name, fig in figs.items()
+        if fig.failure
+    ]
+    for line in failed:
+        print(f"!!! PEER FAILED: {line}", file=sys.stderr)
     if mismatches:
         print("\n!!! ONE-EDIT REBUILD OUTPUT DIFFERS FROM A CLEAN BUILD:", file=sys.stderr)
         for m in mismatches:
             print(f"!!!   {m}", file=sys.stderr)
-        return 1
-    return 0
+    return 1 if mismatches or failed else 0
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def measure_all(root: Path, runs: int, only: list[str], mismatches: list[str]) -> dict:
@@ -610,7 +609,7 @@ def measure_all(root: Path, runs: int, only: list[str], mismatches: list[str]) -
         if name not in only:
             continue
         # Other work on the machine shows up in the figures: say how busy it was.
-        print(f"  {n}: {name} ... (load average {os.getloadavg()[0]:.1f})", flush=True)
+        print(f"  {n}: {name} ... (load average {_load()})", flush=True)
         if name == "cold":
             res["cold"], res["rss"] = measure_cold(root, runs)
         elif name == "memory":
@@ -655,53 +654,100 @@ def table(results: dict[int, dict[str, Figure]], runs: int) -> str:
     return "\n".join(rows)
 
 
-def comparison(results: dict[int, dict[str, Figure]], others: dict[str, object]) -> str:
-    lines = []
-    missing = [t for t in REFERENCE_SECONDS if t not in others]
+def peer_table(
+    peer_results: dict[int, dict[str, PeerFigures]], missing: list[str] | None = None
+) -> str:
+    """The peers' own figures: cold build, peak RSS, and their edit rebuild where they have one."""
+    rows = []
     if missing:
-        lines.append(
-            f"Not found on PATH (not installed here): {', '.join(missing)}. Ratios against them use "
-            "the REFERENCE FIGURES of issue 7, measured elsewhere on a 2-core machine, not here."
-        )
-    lines.append("")
-    lines.append("| articles | generator | its cold build | Haven's cold build | Haven is |")
-    lines.append("|---:|---|---:|---:|---|")
+        rows += [
+            f"Not found on the peers path or PATH, so not measured: {', '.join(missing)}.",
+            "",
+        ]
+    rows += [
+        "| articles | generator | cold build median | min | max | per article | peak RSS "
+        "(largest process) | its edit rebuild, median (min-max) | notes |",
+        "|---:|---|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for n, figs in peer_results.items():
+        for name, fig in figs.items():
+            if fig.failure:
+                rows.append(
+                    f"| {n:,} | {name} | FAILED | | | | | | {fig.failure.splitlines()[0]} |"
+                )
+                continue
+            cold, edit = fig.cold, fig.edit
+            rebuild = (
+                f"{_fmt(edit.median, 's')} ({_fmt(min(edit.values), 's')}-"
+                f"{_fmt(max(edit.values), 's')}): {edit.note}"
+                if edit is not None and edit.values
+                else "none (no incremental build mode)"
+            )
+            rows.append(
+                f"| {n:,} | {name} | {_fmt(cold.median, 's')} | {_fmt(min(cold.values), 's')} "
+                f"| {_fmt(max(cold.values), 's')} | {cold.median / n * 1000:.2f} ms "
+                f"| {_fmt(max(fig.rss.values), 'MiB')} | {rebuild} | {len(cold.values)} runs; "
+                f"{cold.note} |"
+            )
+    return "\n".join(rows)
+
+
+def comparison(
+    results: dict[int, dict[str, Figure]], peer_results: dict[int, dict[str, PeerFigures]]
+) -> str:
+    """Haven's cold build against each peer's: measured in this run, else issue 7's figures."""
+    lines = [
+        "| articles | generator | its cold build | Haven's cold build | Haven/peer | Haven is |",
+        "|---:|---|---:|---:|---:|---|",
+    ]
     for n, res in results.items():
         cold = res.get("cold")
         if cold is None or not cold.values:
             continue
         for tool, refs in REFERENCE_SECONDS.items():
-            measured = res.get(tool)
-            if measured is not None and measured.values:
-                theirs, how = measured.median, "measured here"
-            elif n in refs:
-                theirs, how = refs[n], "reference figure"
-            else:
+            if n not in refs and not peer_results.get(n, {}).get(tool):
                 continue
-            ratio = theirs / cold.median
-            word = f"{ratio:.1f}x faster" if ratio >= 1 else f"{1 / ratio:.1f}x slower"
+            theirs, how = _peer_cold(peer_results, tool, n)
+            ratio = cold.median / theirs
+            word = f"{1 / ratio:.1f}x faster" if ratio <= 1 else f"{ratio:.1f}x slower"
             lines.append(
                 f"| {n:,} | {tool} ({how}) | {_fmt(theirs, 's')} | {_fmt(cold.median, 's')} "
-                f"| {word} |"
+                f"| {ratio:.2f} | {word} |"
             )
+    if len(lines) == 2:
+        lines = ["No Haven cold build in this run (see --only), so no Haven/peer ratio."]
     mem = results.get(4000, {}).get("memory")
     if mem is not None and mem.values:
-        refs = ", ".join(f"{t} {m} MiB" for t, m in REFERENCE_MIB_4000.items())
+        measured = {
+            t: max(f.rss.values)
+            for t, f in peer_results.get(4000, {}).items()
+            if f.rss.values and not f.failure
+        }
+        refs = ", ".join(
+            f"{t} {measured[t]:.0f} MiB (measured here)"
+            if t in measured
+            else f"{t} {m} MiB (issue 7)"
+            for t, m in REFERENCE_MIB_4000.items()
+        )
         lines.append("")
         lines.append(
             f"Peak memory at 4,000: Haven {mem.median:.0f} MiB (PSS of the process tree); "
-            f"reference figures: {refs}."
+            f"peers' peak RSS of their largest process: {refs}."
         )
     return "\n".join(lines)
 
 
-def targets(results: dict[int, dict[str, Figure]]) -> str:
+def targets(
+    results: dict[int, dict[str, Figure]], peer_results: dict[int, dict[str, PeerFigures]]
+) -> str:
     lines = ["| target | limit | measured | met |", "|---|---:|---:|---|"]
-    for key, n, limit, text in TARGETS:
+    for key, n, limit, text in target_list(peer_results):
         fig = results.get(n, {}).get(key)
-        if fig is None or not fig.values:
-            continue
         unit = "MiB" if key == "memory" else "s"
+        if fig is None or not fig.values:
+            # Not measured in this run: the limit alone, which the peers may have set.
+            lines.append(f"| {text} | {_fmt(limit, unit)} | not measured | |")
+            continue
         ok = fig.median <= limit
         lines.append(
             f"| {text} | {_fmt(limit, unit)} | {_fmt(fig.median, unit)} | {'yes' if ok else 'NO'} |"
