@@ -3,17 +3,18 @@ review dates, reading level and leftover placeholders. Findings are `Problem`s."
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
 
-from .model import ERROR, INFO, WARNING, Document, Problem, Rendered, add_years
+from .model import ERROR, INFO, WARNING, Document, Problem, add_years
 
 # Elements whose URL attribute makes the browser fetch something as the page loads.
 RESOURCE_ATTRS = (
@@ -30,6 +31,10 @@ RESOURCE_ATTRS = (
     ("object", "data"),
     ("input", "src"),
 )
+_RESOURCE_SELECTOR = ", ".join(f"{tag}[{attr}]" for tag, attr in RESOURCE_ATTRS)
+_RESOURCE_TAGS: dict[str, tuple[str, ...]] = {}
+for _tag, _attr in RESOURCE_ATTRS:
+    _RESOURCE_TAGS[_tag] = _RESOURCE_TAGS.get(_tag, ()) + (_attr,)
 FETCHING_RELS = {
     "stylesheet",
     "icon",
@@ -46,7 +51,9 @@ STORAGE_APIS = re.compile(r"\b(localStorage|sessionStorage|indexedDB|document\.c
 DATA_SCRIPT_TYPES = {"application/ld+json", "application/json"}
 
 
+@functools.cache
 def _external(url: str, own_host: str) -> bool:
+    # Cached: every page repeats the same navigation and topic links.
     parts = urlsplit(url.strip())
     return bool(parts.netloc) and parts.netloc.lower() != own_host
 
@@ -55,15 +62,33 @@ def audit_html(
     page: str, html: bytes | str, *, own_host: str, exit_url: str | None, source: str | None = None
 ) -> list[Problem]:
     """Privacy and quick-exit rules for one built page."""
+    tree = LexborHTMLParser(html)
+    return audit_tree(page, tree, own_host=own_host, exit_url=exit_url, source=source)
+
+
+def audit_tree(
+    page: str,
+    tree: LexborHTMLParser,
+    *,
+    own_host: str,
+    exit_url: str | None,
+    source: str | None = None,
+) -> list[Problem]:
+    """Privacy and quick-exit rules for one parsed page (`check` parses each page only once)."""
     problems: list[Problem] = []
 
     def add(severity: str, kind: str, target: str, message: str) -> None:
         problems.append(Problem(severity, kind, page, target, message, source))
 
-    tree = LexborHTMLParser(html)
-    for tag, attr in RESOURCE_ATTRS:
-        for node in tree.css(f"{tag}[{attr}]"):
-            url = node.attributes.get(attr) or ""
+    # One query for every resource attribute, then reported in the order of RESOURCE_ATTRS.
+    resources: dict[tuple[str, str], list[str]] = {pair: [] for pair in RESOURCE_ATTRS}
+    for node in tree.css(_RESOURCE_SELECTOR):
+        attrs = node.attributes
+        for attr in _RESOURCE_TAGS.get(node.tag, ()):
+            if attr in attrs:
+                resources[(node.tag, attr)].append(attrs[attr] or "")
+    for (tag, attr), urls in resources.items():
+        for url in urls:
             if _external(url, own_host):
                 add(
                     ERROR,
@@ -94,23 +119,33 @@ def audit_html(
                 "<script>",
                 "inline script: the Content-Security-Policy blocks it; move it to static/js/",
             )
-    for node in tree.css("*"):
-        for name in node.attributes:
-            if name.lower().startswith("on"):
+    elements = tree.css("*")
+    names: set[str] = set()
+    for node in elements:
+        names.update(node.attributes)
+    if not any(n.lower().startswith("on") or n.lower() == "style" for n in names):
+        elements = tree.css("video[autoplay], audio[autoplay]")  # the page's only suspects
+    for node in elements:
+        attrs = node.attributes
+        if not attrs:
+            continue
+        for name in attrs:
+            low = name.lower()
+            if low.startswith("on"):
                 add(
                     ERROR,
                     "inline-handler",
                     f"{node.tag} {name}",
                     f"inline event handler {name}= on <{node.tag}>; use a script file",
                 )
-            elif name.lower() == "style":
+            elif low == "style":
                 add(
                     ERROR,
                     "inline-style",
                     f"{node.tag} style",
                     f"inline style on <{node.tag}>; the Content-Security-Policy blocks it",
                 )
-        if node.tag in ("video", "audio") and "autoplay" in node.attributes:
+        if node.tag in ("video", "audio") and "autoplay" in attrs:
             add(
                 ERROR,
                 "autoplay",
@@ -118,11 +153,14 @@ def audit_html(
                 f"<{node.tag} autoplay>: media must never start by itself",
             )
     for node in tree.css("a[href]"):
-        url = node.attributes.get("href") or ""
-        rel = set((node.attributes.get("rel") or "").lower().split())
-        if _external(url, own_host) and "noreferrer" not in rel:
+        attrs = node.attributes
+        url = attrs.get("href") or ""
+        if (
+            _external(url, own_host)
+            and "noreferrer" not in (attrs.get("rel") or "").lower().split()
+        ):
             add(WARNING, "referrer-leak", url, 'link to another site without rel="noreferrer"')
-        if (node.attributes.get("target") or "") == "_blank":
+        if (attrs.get("target") or "") == "_blank":
             add(WARNING, "new-window", url, 'target="_blank" breaks the Back button; remove it')
     csp = tree.css_first('meta[http-equiv="Content-Security-Policy"]')
     if csp is None or "default-src 'self'" not in (csp.attributes.get("content") or ""):
@@ -156,24 +194,29 @@ def audit_site(
     *,
     config,
     documents: Sequence[Document],
-    rendered: Mapping[str, Rendered],
     sources: Mapping[str, str],
     now: datetime,
+    scores: Mapping[str, tuple[float, float]],
     placeholder_lines: Mapping[str, list[int]] | None = None,
-    scores: dict | None = None,
+    page_problems: Callable[[str], Sequence[Problem]] | None = None,
 ) -> list[Problem]:
-    """Every policy check over the built folder and the documents it was built from."""
-    own_host = urlsplit(config.base_url).netloc.lower()
-    exit_url = config.exit_this_page.url if config.exit_this_page.enabled else None
+    """Every policy check over the built folder and the documents it was built from.
+
+    `scores` maps each article's path to its (SMOG, Flesch) scores (see `reading_level`).
+    `page_problems(page)` gives the findings of `audit_html` for one page, without a source
+    (default: read and parse the file; `check` passes one that caches).
+    """
+    own_host, exit_url = page_policy(config)
+    if page_problems is None:
+
+        def page_problems(page: str) -> list[Problem]:
+            data = (out_dir / page).read_bytes()
+            return audit_html(page, data, own_host=own_host, exit_url=exit_url)
+
     problems: list[Problem] = []
     for page in _html_pages(out_dir):
-        problems += audit_html(
-            page,
-            (out_dir / page).read_bytes(),
-            own_host=own_host,
-            exit_url=exit_url,
-            source=sources.get(page),
-        )
+        source = sources.get(page)
+        problems += [replace(p, source=source) for p in page_problems(page)]
     problems += _static_scripts(out_dir)
     if exit_url and not (out_dir / "online-safety" / "index.html").exists():
         problems.append(
@@ -188,7 +231,7 @@ def audit_site(
         )
     problems += support_freshness(config, now.date())
     problems += review_dates(config, documents, now.date())
-    problems += reading_levels(config, documents, rendered, scores)
+    problems += reading_levels(config, documents, scores)
     for path, lines in sorted((placeholder_lines or {}).items()):
         for line in lines:
             problems.append(
@@ -205,12 +248,21 @@ def audit_site(
     return problems
 
 
+def page_policy(config) -> tuple[str, str | None]:
+    """(own host, quick-exit URL or None): the settings `audit_html` judges a page by."""
+    own_host = urlsplit(config.base_url).netloc.lower()
+    exit_url = config.exit_this_page.url if config.exit_this_page.enabled else None
+    return own_host, exit_url
+
+
 def _html_pages(out_dir: Path) -> Iterable[str]:
     for dirpath, dirnames, files in os.walk(out_dir):
         dirnames[:] = sorted(d for d in dirnames if d != "pagefind")
+        rel = os.path.relpath(dirpath, out_dir).replace(os.sep, "/")
+        prefix = "" if rel == "." else rel + "/"
         for name in sorted(files):
             if name.endswith(".html"):
-                yield Path(dirpath, name).relative_to(out_dir).as_posix()
+                yield prefix + name
 
 
 def _static_scripts(out_dir: Path) -> list[Problem]:
@@ -327,26 +379,18 @@ def reading_level(text: str) -> tuple[float, float]:
 
 
 def reading_levels(
-    config,
-    documents: Sequence[Document],
-    rendered: Mapping[str, Rendered],
-    scores: dict | None = None,
+    config, documents: Sequence[Document], scores: Mapping[str, tuple[float, float]]
 ) -> list[Problem]:
     """Each article's reading level: information, or a warning above the site's threshold.
 
-    `scores` (filled in place) keeps the scores of texts measured before: textstat is slow.
+    `scores` maps an article's path to its (SMOG, Flesch) scores; articles without are skipped.
     """
     problems = []
     limits = config.readability
-    scores = {} if scores is None else scores
     for doc in documents:
-        if doc.kind != "article" or doc.path not in rendered:
+        if doc.kind != "article" or doc.path not in scores:
             continue
-        text = rendered[doc.path].text
-        key = hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
-        if key not in scores:
-            scores[key] = reading_level(text)
-        smog, flesch = scores[key]
+        smog, flesch = scores[doc.path]
         message = (
             f"reading level: SMOG {smog:.1f} (at most {limits.smog_max:g}), "
             f"Flesch reading ease {flesch:.0f} (at least {limits.flesch_min:g})"

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from html import unescape
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
@@ -126,9 +126,8 @@ class Manifest:
     unpublished: frozenset[str] = frozenset()
 
 
-@dataclass
-class _Ref:
-    """A URL found in a page."""
+class _Ref(NamedTuple):
+    """A URL found in a page (a tuple: pages repeat the same refs, which a cache stores once)."""
 
     category: str  # 'link' (pages: broken-link) or 'asset' (files: missing-asset)
     value: str  # as in the HTML, entities decoded
@@ -136,11 +135,12 @@ class _Ref:
     attr: str
 
 
-@dataclass
-class _Scan:
-    ids: set[str]
-    refs: list[_Ref]
-    no_alt: list[str]  # src of each <img> without alt
+class PageScan(NamedTuple):
+    """What the link checker needs from one HTML page: its ids and the URLs it refers to."""
+
+    ids: frozenset[str]
+    refs: tuple[_Ref, ...]
+    no_alt: tuple[str, ...]  # src of each <img> without alt
 
 
 def check_site(
@@ -152,13 +152,15 @@ def check_site(
     base_path: str | None = None,
     site_url: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    scan: Callable[[str], PageScan] | None = None,
 ) -> list[Problem]:
     """Check the built site in `out_dir`; problems sorted by source, line, page.
 
     `base_path` overrides the manifest's; `site_url` (site.yaml `base_url`) makes absolute links to
     the site itself (canonical, Open Graph, sitemap) internal. External URLs are checked only when
-    `external` is true, caching good results in `cache_dir`. Raises UsageError when `out_dir` is
-    not a folder.
+    `external` is true, caching good results in `cache_dir`. `scan(page)` gives the `PageScan` of
+    an HTML page (default: read and parse the file; `check` passes one that caches). Raises
+    UsageError when `out_dir` is not a folder.
     """
     settings = settings or LinkcheckSettings()
     out_dir = Path(out_dir)
@@ -168,7 +170,7 @@ def check_site(
         )
     manifest, problems = read_manifest(out_dir)
     site = _Site(out_dir, base_path or (manifest.base_path if manifest else "/"), site_url)
-    checker = _Checker(site, manifest or Manifest(base_path=site.base_path), settings)
+    checker = _Checker(site, manifest or Manifest(base_path=site.base_path), settings, scan)
     problems = [_with_level(p, settings) for p in problems]
     problems += checker.run()
     if external and checker.external:
@@ -321,26 +323,40 @@ class _Site:
 class _Checker:
     """One run over the site: scan every page once, then resolve everything."""
 
-    def __init__(self, site: _Site, manifest: Manifest, settings: LinkcheckSettings):
+    def __init__(
+        self,
+        site: _Site,
+        manifest: Manifest,
+        settings: LinkcheckSettings,
+        scan: Callable[[str], PageScan] | None = None,
+    ):
         self.site = site
+        self.scan = scan or self._read_page
         self.manifest = manifest
         self.settings = settings
-        self.ids: dict[str, set[str]] = {}
-        self.scans: dict[str, _Scan] = {}
-        self.inbound: dict[str, int] = defaultdict(int)
+        self.ids: dict[str, frozenset[str]] = {}
+        self.scans: dict[str, PageScan] = {}
+        self.inbound: set[str] = set()  # pages some other page links to
         self.problems: list[Problem] = []
         self.external: dict[str, set[str]] = defaultdict(set)  # url -> fragments
         self.external_uses: list[tuple[str, str, str, str]] = []  # page, value, url, fragment
         self._memo: dict[tuple[str, str, str, bool], tuple] = {}
+        # Absolute refs already found sound -> the page they link to ('' when none): most refs
+        # are the same on every page (navigation, topics), and a sound one stays sound.
+        self._sound: dict[_Ref, str] = {}
         self._locators: dict[str, _Locator] = {}
+
+    def _read_page(self, page: str) -> PageScan:
+        """Read and parse one page of the output."""
+        try:
+            data = self.site.disk_path(page).read_bytes()
+        except OSError as exc:
+            raise UsageError(f"{self.site.out / page}: cannot read: {exc}") from exc
+        return scan_html(data)
 
     def run(self) -> list[Problem]:
         for page in self.site.html:
-            try:
-                data = self.site.disk_path(page).read_bytes()
-            except OSError as exc:
-                raise UsageError(f"{self.site.out / page}: cannot read: {exc}") from exc
-            scan = scan_html(data)
+            scan = self.scan(page)
             self.scans[page] = scan
             self.ids[page] = scan.ids
         for page in self.site.html:
@@ -353,10 +369,19 @@ class _Checker:
 
     # -- pages -----------------------------------------------------------------------------
 
-    def _check_page(self, page: str, scan: _Scan) -> None:
+    def _check_page(self, page: str, scan: PageScan) -> None:
         page_dir = posixpath.dirname(page)
+        sound = self._sound
         for ref in scan.refs:
-            self._check_ref(page, page_dir, ref)
+            target = sound.get(ref)
+            if target is None:
+                value = ref.value
+                if value.startswith("#") and _fragment(value[1:]) in scan.ids:
+                    continue  # an id of this very page
+                if self._check_ref(page, page_dir, ref) and _absolute(value):
+                    sound[ref] = self._target(ref)
+            elif target and target != page:
+                self.inbound.add(target)
         for src in scan.no_alt:
             self._add(
                 "missing-alt",
@@ -376,21 +401,28 @@ class _Checker:
                 continue  # SVG paint servers and filters inside the document using the CSS
             self._check_ref(css, page_dir, _Ref("asset", value, "css", "url"))
 
-    def _check_ref(self, page: str, page_dir: str, ref: _Ref) -> None:
+    def _target(self, ref: _Ref) -> str:
+        """The page an absolute, sound ref links to (counts against orphans), '' when none."""
+        if ref.category != "link":
+            return ""
+        verdict = self._memo[("", ref.value, ref.category, ref.attr == "href")]
+        return verdict[1] if verdict[0] == "internal" else ""
+
+    def _check_ref(self, page: str, page_dir: str, ref: _Ref) -> bool:
+        """Check one ref; True when it is sound: no problem, nothing external to check."""
         value = ref.value
         if value.startswith("#"):
             verdict: tuple = ("internal", page, _fragment(value[1:]), "")
         else:
             # Absolute URLs resolve the same from every page: memoise them once.
-            head = value.split("/", 1)[0]
-            where = "" if not head or ":" in head else page_dir
+            where = "" if _absolute(value) else page_dir
             key = (where, value, ref.category, ref.attr == "href")
             verdict = self._memo.get(key) or self._memo.setdefault(
                 key, self._classify(page_dir, ref)
             )
         what = verdict[0]
         if what == "ok":
-            return
+            return True
         if what == "problem":
             _, kind, message = verdict
             if kind == "empty-link":
@@ -402,11 +434,12 @@ class _Checker:
             self.external_uses.append((page, value, url, frag))
         elif what == "internal":
             _, target, frag, site_path = verdict
-            self._check_internal(page, ref, target, frag, site_path)
+            return self._check_internal(page, ref, target, frag, site_path)
+        return False
 
     def _check_internal(
         self, page: str, ref: _Ref, target: str | None, frag: str, site_path: str
-    ) -> None:
+    ) -> bool:
         value = ref.value
         if target is None:
             unpublished = self.manifest.unpublished
@@ -420,7 +453,7 @@ class _Checker:
                     value,
                     "links to {link}, a draft or future article that is not published",
                 )
-                return
+                return False
             twin = self.site.case_twin(site_path)
             hint = f" (did you mean {twin!r}? paths are case-sensitive)" if twin else ""
             if ref.category == "link":
@@ -431,18 +464,19 @@ class _Checker:
                 self._add(
                     "missing-asset", page, value, f"missing {noun} {{link}}: no such file{hint}"
                 )
-            return
+            return False
         if ref.category == "link" and target != page and page != "sitemap.xml":
-            self.inbound[target] += 1
+            self.inbound.add(target)
         if not frag or frag == "top" or frag.startswith(":~:"):
-            return
+            return True
         ids = self.ids.get(target)
         if ids is None or frag in ids:
-            return  # not an HTML page we parsed (PDF, SVG ...): nothing to verify
+            return True  # not an HTML page we parsed (PDF, SVG ...): nothing to verify
         where = "this page" if target == page else target
         twins = sorted(i for i in ids if i.casefold() == frag.casefold())
         hint = f" (did you mean '#{twins[0]}'? fragments are case-sensitive)" if twins else ""
         self._add("missing-fragment", page, value, f"{{link}}: {where} has no id {frag!r}{hint}")
+        return False
 
     def _classify(self, page_dir: str, ref: _Ref) -> tuple:
         """What a URL is: ('ok',), ('problem', kind, msg), ('external', url, frag) or internal."""
@@ -535,7 +569,7 @@ class _Checker:
 
     def _check_orphans(self) -> None:
         for page in self.site.html:
-            if page in ORPHAN_EXEMPT or self.inbound.get(page):
+            if page in ORPHAN_EXEMPT or page in self.inbound:
                 continue
             self._add("orphan", page, "", "no other page links to this page")
 
@@ -648,18 +682,22 @@ def _link_key(href: str) -> tuple[str, str]:
 # -- scanning (pure) -------------------------------------------------------------------------
 
 
-def scan_html(data: bytes | str) -> _Scan:
-    """Ids and referenced URLs of one HTML page (the only parse of that page)."""
-    tree = LexborHTMLParser(data)
-    ids = {_nfc(n.attributes.get("id") or "") for n in tree.css("[id]")}
-    ids.update(_nfc(n.attributes.get("name") or "") for n in tree.css("a[name]"))
+def scan_html(data: bytes | str) -> PageScan:
+    """Ids and referenced URLs of one HTML page."""
+    return scan_tree(LexborHTMLParser(data))
+
+
+def scan_tree(tree: LexborHTMLParser) -> PageScan:
+    """Ids and referenced URLs of one parsed HTML page (`check` parses each page only once)."""
+    ids = {_nfc(n.attrs.get("id") or "") for n in tree.css("[id]")}
+    ids.update(_nfc(n.attrs.get("name") or "") for n in tree.css("a[name]"))
     ids.discard("")
     refs: list[_Ref] = []
     for node in tree.css("[href]"):
         tag = node.tag
         if tag == "base":
             continue
-        attrs = node.attributes
+        attrs = node.attrs
         category = "asset"
         if tag in ("a", "area"):
             category = "link"
@@ -671,20 +709,20 @@ def scan_html(data: bytes | str) -> _Scan:
     for node in tree.css("[src]"):
         tag = node.tag
         category = "link" if tag == "iframe" else "asset"
-        refs.append(_Ref(category, node.attributes.get("src") or "", tag, "src"))
+        refs.append(_Ref(category, node.attrs.get("src") or "", tag, "src"))
     for node in tree.css("[srcset]"):
-        for url in srcset_urls(node.attributes.get("srcset") or ""):
+        for url in srcset_urls(node.attrs.get("srcset") or ""):
             refs.append(_Ref("asset", url, node.tag, "srcset"))
     for node in tree.css("[poster]"):
-        refs.append(_Ref("asset", node.attributes.get("poster") or "", node.tag, "poster"))
+        refs.append(_Ref("asset", node.attrs.get("poster") or "", node.tag, "poster"))
     for node in tree.css("meta[http-equiv]"):
-        attrs = node.attributes
+        attrs = node.attrs
         if (attrs.get("http-equiv") or "").lower() == "refresh":
             target = refresh_url(attrs.get("content") or "")
             if target:
                 refs.append(_Ref("link", target, "meta", "content"))
     for node in tree.css("meta[property], meta[name]"):
-        attrs = node.attributes
+        attrs = node.attrs
         prop = (attrs.get("property") or attrs.get("name") or "").lower()
         content = (attrs.get("content") or "").strip()
         if prop in ("og:url", "og:image", "twitter:image") and content.startswith(
@@ -696,11 +734,11 @@ def scan_html(data: bytes | str) -> _Scan:
             if not url.startswith("#"):
                 refs.append(_Ref("asset", url, "css", "url"))
     for node in tree.css("[style]"):
-        for url in css_urls(node.attributes.get("style") or ""):
+        for url in css_urls(node.attrs.get("style") or ""):
             if not url.startswith("#"):
                 refs.append(_Ref("asset", url, "css", "url"))
-    no_alt = [n.attributes.get("src") or "" for n in tree.css("img:not([alt])")]
-    return _Scan(ids, refs, no_alt)
+    no_alt = tuple(n.attrs.get("src") or "" for n in tree.css("img:not([alt])"))
+    return PageScan(frozenset(ids), tuple(refs), no_alt)
 
 
 def css_urls(text: str) -> list[str]:
@@ -766,12 +804,20 @@ def _check_tel(value: str) -> tuple:
 # -- helpers ---------------------------------------------------------------------------------
 
 
+def _absolute(url: str) -> bool:
+    """True when a URL resolves the same from every page: '/x', 'https://...', 'mailto:'."""
+    if url.startswith("#"):
+        return False
+    head = url.split("/", 1)[0]
+    return not head or ":" in head
+
+
 def _nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text) if not text.isascii() else text
 
 
 def _fragment(frag: str) -> str:
-    return _nfc(unquote(frag)) if frag else ""
+    return _nfc(unquote(frag)) if "%" in frag else _nfc(frag)
 
 
 def _norm_base(base: str) -> str:

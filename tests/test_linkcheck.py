@@ -619,3 +619,28 @@ def test_a_vague_link_is_not_pinned_on_an_unrelated_line(tmp_path):
         (ERROR, "broken-link", "content/pages/a.md", None, "a/index.html", "/"),
         (WARNING, "orphan", "content/pages/a.md", None, "a/index.html", ""),
     }
+
+
+def test_links_repeated_on_every_page_are_judged_on_each_page(tmp_path, no_network):
+    """A link found sound once is not checked again, but what depends on the page still is."""
+    nav = '<a href="/">Home</a><a href="/a/">A</a><a href="/a/#top-part">A, top</a>'
+    site = write_site(
+        tmp_path / "_site",
+        {
+            "index.html": page('<a href="/b/">b</a><a href="x/">x</a>', nav=nav),
+            "a/index.html": page('<h2 id="top-part">t</h2><a href="#top-part">here</a>', nav=nav),
+            "b/index.html": page(
+                '<a href="x/">x</a><a href="#top-part">gone</a><a href="#:~:text=x">x</a>', nav=nav
+            ),
+            "b/x/index.html": page('<a href="../">up</a>', nav=nav),
+            "lonely/index.html": page('<a href="/lonely/">me</a>', nav=nav),
+        },
+        None,
+    )
+    problems = check_site(site)
+    assert {(p.kind, p.page, p.target) for p in problems} == {
+        ("no-manifest", "", ".haven-build.json"),
+        ("broken-link", "index.html", "x/"),  # the same relative link is fine from b/
+        ("missing-fragment", "b/index.html", "#top-part"),  # an id of a/, not of b/
+        ("orphan", "lonely/index.html", ""),  # its only link is to itself
+    }
