@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import gc
 import hashlib
 import os
 import re
@@ -93,6 +94,19 @@ def build_site(
     root: Path, options: BuildOptions | None = None, reporter=None, session: Session | None = None
 ) -> BuildResult:
     """Build the site in `root` into its output folder; raise ContentError with every problem."""
+    # A build allocates hundreds of thousands of objects that live until it ends (documents,
+    # briefs, keys): the cycle collector would traverse them again and again for nothing. At
+    # 4,000 articles it was half the time of an edit's rebuild.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _build(root, options, reporter, session)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _build(root: Path, options: BuildOptions | None, reporter, session: Session | None):
     started = time.perf_counter()
     options = options or BuildOptions()
     reporter = reporter or NullReporter()
