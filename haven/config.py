@@ -351,6 +351,10 @@ def load_config(root: Path) -> SiteConfig:
             "site.yaml is not UTF-8",
             [Diagnostic(ERROR, CONFIG_FILE, None, None, f"not valid UTF-8 at byte {exc.start}")],
         ) from None
+    key = str(Path(root).resolve() / CONFIG_FILE)
+    known = _LOADED.get(key)
+    if known is not None and known[0] == text:
+        return known[1]
     try:
         data = _load_yaml(path, text)
     except yaml.YAMLError as exc:
@@ -380,7 +384,14 @@ def load_config(root: Path) -> SiteConfig:
             "site.yaml is not a mapping",
             [Diagnostic(ERROR, CONFIG_FILE, 1, None, "site.yaml must be a mapping of key: value")],
         )
-    return parse_config(root, data, _top_level_lines(text))
+    config = parse_config(root, data, _top_level_lines(text))
+    _LOADED[key] = (text, config)
+    return config
+
+
+# The dev server reads site.yaml for every build: parse it again only when its text changed.
+# A SiteConfig is frozen, so sharing one is safe.
+_LOADED: dict[str, tuple[str, SiteConfig]] = {}
 
 
 def parse_config(root: Path, data: dict, lines: dict[str, int] | None = None) -> SiteConfig:

@@ -333,13 +333,26 @@ def _shared_digest(root: Path, options: BuildOptions) -> str:
     return h.hexdigest()
 
 
+_SIGNATURES: dict[tuple, bytes] = {}  # the dev server asks again for every build
+
+
+def _topic_signature(doc: Document) -> bytes:
+    """What the topics and related articles read of an article."""
+    memo = (doc.path, doc.digest, doc.date)  # the date also depends on site.yaml's time zone
+    sig = _SIGNATURES.get(memo)
+    if sig is None:
+        sig = _SIGNATURES[memo] = (
+            f"{doc.path}\0{doc.date!r}\0{doc.tags!r}\0{doc.key_lines.get('tags')}\0".encode()
+        )
+    return sig
+
+
 def _taxonomy(
     root: Path, session: Session | None, articles: Sequence[Document], config: SiteConfig
 ) -> tuple[Taxonomy, dict[str, list[str]], str]:
     """Topics and related articles: they change only when topics, dates or the vocabulary do."""
     h = hashlib.blake2b(repr(config.topics).encode(), digest_size=16)
-    for doc in articles:
-        h.update(f"{doc.path}\0{doc.date!r}\0{doc.tags!r}\0{doc.key_lines.get('tags')}".encode())
+    h.update(b"".join(map(_topic_signature, articles)))
     key = h.hexdigest()
     cache = session.related if session is not None else load_cache(root, "topics")
     if cache.get("key") == key:

@@ -360,9 +360,29 @@ def _prune_empty_dirs(folder: str, base: str) -> None:
         folder = os.path.dirname(folder)
 
 
+_ENCODED: dict[str, tuple[object, str]] = {}  # manifest key -> (value, its JSON), last written
+
+
+def _encode(manifest: dict) -> str:
+    """json.dumps(manifest, ensure_ascii=False, sort_keys=True), reusing the JSON of each value
+    that equals the one last written: an edit changes two of the manifest's 2 MB."""
+    parts = []
+    for key in sorted(manifest):
+        value = manifest[key]
+        known = _ENCODED.get(key)
+        if known is not None and known[0] == value:
+            text = known[1]
+        else:
+            text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+            # A copy: a caller changing its dict later must not make the next compare lie.
+            _ENCODED[key] = (dict(value) if isinstance(value, dict) else value, text)
+        parts.append(f"{json.dumps(key, ensure_ascii=False)}: {text}")
+    return "{" + ", ".join(parts) + "}"
+
+
 def _write_marker(folder: Path, manifest: dict) -> None:
     tmp = folder / f"{MARKER}.tmp"
-    tmp.write_text(json.dumps(manifest, ensure_ascii=False, sort_keys=True), encoding="utf-8")
+    tmp.write_text(_encode(manifest), encoding="utf-8")
     os.replace(tmp, folder / MARKER)
     sig = marker_signature(folder)
     if sig:  # the next build reads it back: keep it (a swapped folder is found by its new path)
