@@ -394,10 +394,12 @@ def _inputs_key(root: Path, out: Path, options: BuildOptions, docs, articles, pa
     for path in sorted(static.rglob("*")) if static.is_dir() else ():
         st = path.stat()
         add(path.relative_to(static).as_posix(), st.st_size, st.st_mtime_ns)
-    for doc in docs:
-        add(doc.path, doc.digest)
+    h.update("\0".join(f"{d.path}\0{d.digest}" for d in docs).encode("utf-8"))
     # What is published, and what the dev server marks as scheduled, move with the clock.
-    add([d.path for d in [*articles, *pages]], [d.path for d in articles if d.date > now])
+    h.update(b"\0published\0")
+    h.update("\0".join(d.path for d in [*articles, *pages]).encode("utf-8"))
+    h.update(b"\0scheduled\0")
+    h.update("\0".join(d.path for d in articles if d.date > now).encode("utf-8"))
     return h.hexdigest()
 
 
