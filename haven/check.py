@@ -26,7 +26,7 @@ from .cache import Store, load_cache, save_cache
 from .config import load_config
 from .content import load_content
 from .errors import ConfigError, UsageError
-from .linkcheck import LinkcheckSettings, PageScan, check_site, scan_tree, sort_key
+from .linkcheck import LinkcheckSettings, PageScan, check_site, on_disk, scan_tree, sort_key
 from .model import ERROR, INFO, Diagnostic, Document, Problem
 from .report import failed, format_json, format_junit, format_text
 from .scaffold import PLACEHOLDER, placeholder_problems
@@ -121,7 +121,7 @@ class PageCache:
         entry = self.seen.get(page)
         if entry is not None:
             return entry
-        path = self.out / page
+        path = on_disk(self.out, page)
         try:
             st = os.stat(path)
             signature = (st.st_size, st.st_mtime_ns, st.st_ino)

@@ -280,7 +280,7 @@ class _Site:
         self._folded: dict[str, str] | None = None
 
     def disk_path(self, path: str) -> Path:
-        return self.out / path
+        return on_disk(self.out, path)
 
     def lookup(self, path: str) -> str | None:
         """The file a site path (decoded, without base path) is served from, if any."""
@@ -810,6 +810,28 @@ def _absolute(url: str) -> bool:
         return False
     head = url.split("/", 1)[0]
     return not head or ":" in head
+
+
+def on_disk(out: Path, path: str) -> Path:
+    """The file behind a site path, which is NFC: its name on disk may not be (a file made on
+    macOS, copied from static/)."""
+    direct = out / path
+    if direct.exists() or _nfc(path) != path:
+        return direct
+    found = out
+    for part in path.split("/"):
+        candidate = found / part
+        if not candidate.exists():
+            try:
+                names = os.listdir(found)
+            except OSError:
+                return direct
+            match = next((n for n in names if _nfc(n) == part), None)
+            if match is None:
+                return direct
+            candidate = found / match
+        found = candidate
+    return found
 
 
 def _nfc(text: str) -> str:

@@ -163,3 +163,24 @@ def test_reading_levels_measured_on_several_cores_are_the_same(site, monkeypatch
     alone = cold(site)
     monkeypatch.setattr(haven.check, "POOL_THRESHOLD", 1)  # a process pool even for 3 articles
     assert cold(site) == alone
+
+
+def test_files_whose_names_are_not_nfc_are_checked(tmp_path, capsys):
+    """A file made on macOS keeps a decomposed name (NFD); the checker works in NFC."""
+    import unicodedata
+
+    from sitekit import article, make_site, run
+
+    root = make_site(tmp_path / "site", {"content/articles/a.md": article("A")})
+    nfd = unicodedata.normalize("NFD", "café")
+    (root / "static" / "css" / f"{nfd}.css").write_text("p { color: red }\n")
+    (root / "static" / f"{nfd}.html").write_text(
+        "<!doctype html><html lang=en><title>x</title><p>x</p></html>\n"
+    )
+    assert run(root) == 0
+    capsys.readouterr()
+    code = run(root, "check")
+    out = capsys.readouterr()
+    assert code in (0, 1)  # findings or none, but not a usage error (2)
+    assert "cannot read" not in out.out + out.err
+    assert "Traceback" not in out.out + out.err
