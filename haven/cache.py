@@ -237,15 +237,18 @@ class Store:
 
     def keep_bodies(self, keys: set[str]) -> None:
         """Forget the bodies no document has any more."""
+        self._keep("body", "key", keys, self._briefs)
+
+    def _keep(self, table: str, column: str, wanted: set[str], memo: dict | None) -> None:
         with self._lock:
             db = self._conn()
-            stored = {k for (k,) in db.execute("SELECT key FROM body")}
-            stale = [(k,) for k in stored - keys]
+            stored = {k for (k,) in db.execute(f"SELECT {column} FROM {table}")}
+            stale = [(k,) for k in stored - wanted]
             for (k,) in stale:
-                (self._briefs or {}).pop(k, None)
+                (memo or {}).pop(k, None)
             if stale:
                 db.execute("BEGIN")
-                db.executemany("DELETE FROM body WHERE key=?", stale)
+                db.executemany(f"DELETE FROM {table} WHERE {column}=?", stale)
                 db.execute("COMMIT")
 
     # -- link-rewritten HTML (key: the document's path; `state` says what it was made from)
@@ -282,13 +285,5 @@ class Store:
         return None if row is None else row[0]
 
     def keep_links(self, paths: set[str]) -> None:
-        with self._lock:
-            db = self._conn()
-            stored = {p for (p,) in db.execute("SELECT path FROM link")}
-            stale = [(p,) for p in stored - paths]
-            for (p,) in stale:
-                (self._states or {}).pop(p, None)
-            if stale:
-                db.execute("BEGIN")
-                db.executemany("DELETE FROM link WHERE path=?", stale)
-                db.execute("COMMIT")
+        """Forget the rewritten HTML of documents that are gone."""
+        self._keep("link", "path", paths, self._states)
