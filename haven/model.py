@@ -6,6 +6,7 @@ Every record is frozen; records refer to each other by key (a source path or a t
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -64,11 +65,12 @@ class Document:
     digest: str  # sha256 hex of the raw file bytes (cache key)
     key_lines: Mapping[str, int] = field(default_factory=dict)  # front-matter key -> source line
 
-    @property
+    # Cached: a build asks each document for these tens of thousands of times (sorting, keys).
+    @functools.cached_property
     def title(self) -> str:
         return self.meta["title"]
 
-    @property
+    @functools.cached_property
     def date(self) -> datetime | None:
         """Aware datetime in the site timezone (articles always have one)."""
         return self.meta.get("date")
