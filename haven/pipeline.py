@@ -155,7 +155,8 @@ def _build(root: Path, options: BuildOptions | None, reporter, session: Session 
     diags += _check_slugs(articles, pages)
 
     # Nothing that a page depends on changed since the last build into this folder: done.
-    inputs = _inputs_key(root, out, options, docs, articles, pages, now)
+    inputs_digest = _shared_digest(root, options)
+    inputs = _inputs_key(root, out, options, inputs_digest, docs, articles, pages, now)
     if options.clean:
         last = {}
     else:
@@ -197,7 +198,6 @@ def _build(root: Path, options: BuildOptions | None, reporter, session: Session 
     env, template_diags = make_environment(root, config)
     diags += template_diags
     previous = {} if options.clean else _previous_pages(out)
-    inputs_digest = _shared_digest(root, options)
     # What decides which pages exist and what each lists: with the same, an edit of a body
     # re-plans only that document's page.
     structure = hashlib.blake2b(
@@ -368,8 +368,13 @@ def _taxonomy(
     return taxonomy, related, key
 
 
-def _inputs_key(root: Path, out: Path, options: BuildOptions, docs, articles, pages, now) -> str:
-    """One digest of everything the output depends on; equal keys give identical sites."""
+def _inputs_key(
+    root: Path, out: Path, options: BuildOptions, shared: str, docs, articles, pages, now
+) -> str:
+    """One digest of everything the output depends on; equal keys give identical sites.
+
+    `shared` is `_shared_digest`: versions, templates, site.yaml and the bibliography.
+    """
     h = hashlib.blake2b(digest_size=16)
 
     def add(*parts: object) -> None:
@@ -377,19 +382,7 @@ def _inputs_key(root: Path, out: Path, options: BuildOptions, docs, articles, pa
             h.update(part if isinstance(part, bytes) else str(part).encode("utf-8"))
             h.update(b"\0")
 
-    add(
-        __version__,
-        getattr(markup, "VERSION", "1"),
-        out,
-        options.drafts,
-        options.future,
-        options.strict,
-        options.serve,
-    )
-    for name in ("site.yaml", REFERENCES_FILE):
-        path = root / name
-        add(name, path.read_bytes() if path.is_file() else b"")
-    add(_folder_digest(root / "templates"))
+    add(shared, out, options.drafts, options.future, options.strict)
     static = root / "static"
     for path in sorted(static.rglob("*")) if static.is_dir() else ():
         st = path.stat()
