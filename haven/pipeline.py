@@ -681,7 +681,10 @@ def _render_stream(
     import multiprocessing
 
     ctx = multiprocessing.get_context(start_method)
-    with ProcessPoolExecutor(max_workers=os.cpu_count(), mp_context=ctx) as pool:
+    # The workers collect their own garbage: Python-Markdown leaves reference cycles behind.
+    with ProcessPoolExecutor(
+        max_workers=os.cpu_count(), mp_context=ctx, initializer=gc.enable
+    ) as pool:
         chunk = max(1, min(64, len(jobs) // 32))
         yield from zip(docs, pool.map(_render_one, jobs, chunksize=chunk), strict=True)
 
