@@ -24,7 +24,7 @@ from .config import SiteConfig
 from .links import url_path
 from .model import ERROR, Diagnostic, Document, Output, Rendered, add_years
 from .references import Reference
-from .taxonomy import Taxonomy, related_articles, related_topics
+from .taxonomy import Taxonomy, related_topics
 
 TEMPLATES = (
     "base.html",
@@ -165,7 +165,7 @@ class SitePlan:
     parallel: bool = True  # render pages in forked worker processes (not under the dev server)
     inputs_digest: str = ""  # templates, site.yaml, references and versions: shared by every page
     previous: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # path -> (key, digest)
-    related: Mapping[str, Sequence[str]] | None = None  # path -> related articles, when cached
+    related: Mapping[str, Sequence[str]] = field(default_factory=dict)  # path -> related articles
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
@@ -266,11 +266,6 @@ class Planner:
             )
             self._summary_keys[path] = key
         return key
-
-    def related(self, path: str) -> Sequence[str]:
-        if self.p.related is not None:
-            return self.p.related[path]
-        return related_articles(path, self.p.taxonomy, self.dates)
 
     # -- contexts -------------------------------------------------------------------------------
 
@@ -427,7 +422,7 @@ class Planner:
 
     def article(self, doc: Document, index: int) -> None:
         arts = self.p.articles
-        related = self.related(doc.path)
+        related = self.p.related[doc.path]
         prev = arts[index + 1].path if index + 1 < len(arts) else None
         nxt = arts[index - 1].path if index > 0 else None
         key = (

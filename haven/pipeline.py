@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from . import __version__, markup
-from .cache import CACHE_DIR, Brief, Store, load_cache, save_cache
+from .cache import Brief, Store, load_cache, save_cache
 from .config import SiteConfig, load_config
 from .content import load_content
 from .errors import ContentError
@@ -44,7 +44,7 @@ from .references import REFERENCES_FILE, load_references
 from .taxonomy import Taxonomy, build_taxonomy, related_articles
 from .writer import WRITING, link_tree, marker_signature, read_manifest, write_site
 
-__all__ = ["CACHE_DIR", "Session", "build_site", "load_cache", "render_all", "save_cache"]
+__all__ = ["Session", "build_site", "render_all"]
 RESERVED_SLUGS = {
     "tags",
     "articles",
@@ -713,10 +713,7 @@ class Bodies:
         key = self.keys[path]
         facts = self.store.rendered(key, with_text=False)
         if facts is None:
-            doc = self.docs[path]
-            full = _render_one((doc.body, doc.path, doc.body_line))
-            self.store.put_bodies([(key, full)])
-            facts = replace(full, text="")
+            facts = replace(_render_again(self.store, key, self.docs[path]), text="")
         html = self.store.linked_html(path)
         if html is None or _html_digest(html) != self.html_keys[path]:
             html, _ = rewrite_links(
@@ -726,6 +723,13 @@ class Bodies:
                 base_path=self.base_path,
             )
         return replace(facts, html=html)
+
+
+def _render_again(store: Store, key: str, doc: Document) -> Rendered:
+    """A body whose stored row another build pruned: render it and store it back."""
+    result = _render_one((doc.body, doc.path, doc.body_line))
+    store.put_bodies([(key, result)])
+    return result
 
 
 def _html_digest(html: str) -> str:
@@ -790,10 +794,8 @@ def render_bodies(
             html_keys[doc.path], missing[doc.path] = state[5], state[4]
             continue
         raw = store.body_html(keys[doc.path])
-        if raw is None:  # pruned by another build since its brief was read: render it again
-            result = _render_one((doc.body, doc.path, doc.body_line))
-            store.put_bodies([(keys[doc.path], result)])
-            raw = result.html
+        if raw is None:  # pruned by another build since its brief was read
+            raw = _render_again(store, keys[doc.path], doc).html
         link(doc, raw)
     flush()
     briefs = store.briefs()
