@@ -487,6 +487,20 @@ class _Scan:
             mark = e.context_mark
         line, col = mark.line + 2, mark.column + 1
         text = self.lines[mark.line + 1] if line <= len(self.lines) else ""
+        if "maximum nesting depth" in problem:
+            # libyaml (from PyYAML 6.0.4) refuses deep nesting itself, while scanning ahead.
+            self.diags.append(
+                self.diag(
+                    ERROR,
+                    line,
+                    1,
+                    f"front matter is nested more than {MAX_DEPTH} levels deep",
+                    key=_top_key_at(self.lines, mark.line + 1),
+                    hint="front matter fields are text, dates or flat lists",
+                    code="too-deep",
+                )
+            )
+            return
         bad = text[mark.column : mark.column + 1]
         self.diags.append(
             self.diag(
@@ -499,6 +513,17 @@ class _Scan:
             )
         )
 
+
+def _top_key_at(lines: list[str], index: int) -> str | None:
+    """The top-level key whose value runs through `lines[index]` (line 0 is the fence)."""
+    for text in reversed(lines[1 : index + 1]):
+        match = _TOP_KEY.match(text)
+        if match:
+            return match.group(1)
+    return None
+
+
+_TOP_KEY = re.compile(r"^([A-Za-z_][\w-]*)\s*:")
 
 _KIND_NAMES = {
     "bool": "true/false",

@@ -1,7 +1,8 @@
 """Browser tests: build the project's own site into tmp, serve it on 127.0.0.1, drive Chromium.
 
-Playwright drives Debian's Chromium at /usr/bin/chromium (CI installs it with apt-get); a browser
-downloaded by Playwright is never used. Without it every browser test is skipped, except under
+Playwright drives Debian's Chromium at /usr/bin/chromium (CI installs it with apt-get), or the
+browser that HAVEN_CHROMIUM names (a hosted runner's own Chrome); a browser downloaded by
+Playwright is never used. Without it every browser test is skipped, except under
 CI=true, where a missing browser fails the run. Every request that is not to 127.0.0.1 is blocked
 and recorded; the quick-exit destination is answered with a stub page instead.
 """
@@ -24,7 +25,7 @@ from haven.config import load_config
 from haven.model import BuildOptions
 from haven.pipeline import build_site
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("HAVEN_CHROMIUM") or "/usr/bin/chromium")
 LAUNCH_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -200,7 +201,9 @@ def assign_site(tmp_path_factory) -> Iterator[Site]:
 def browser():
     """One Debian Chromium for the whole session."""
     if not CHROMIUM.exists():
-        reason = f"Debian's chromium is not installed ({CHROMIUM}): apt-get install chromium"
+        reason = (
+            f"no browser at {CHROMIUM}: apt-get install chromium, or set HAVEN_CHROMIUM"
+        )
         if os.environ.get("CI") == "true":
             pytest.fail(reason + " (CI=true: browser tests must run)", pytrace=False)
         pytest.skip(reason)
