@@ -47,7 +47,9 @@ def _pip_wheel(index: str) -> tuple[str, str]:
         body = response.read().decode("utf-8")
         base = response.geturl()
     if "json" in kind:
-        files = [(f["url"], f.get("hashes", {}).get("sha256", "")) for f in json.loads(body)["files"]]
+        files = [
+            (f["url"], f.get("hashes", {}).get("sha256", "")) for f in json.loads(body)["files"]
+        ]
     else:
         files = [
             (url, digest)
@@ -102,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--test", action="store_true", help="also install the test tools")
     parser.add_argument("--venv", default=str(ROOT / ".venv"), help="where (default: .venv)")
     args = parser.parse_args(argv)
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 (it runs under whatever python3 is)
         print(f"bootstrap: Haven needs Python 3.11 or newer; this is {sys.version.split()[0]}")
         return 2
     python = make_env(Path(args.venv))

@@ -1,6 +1,5 @@
 """The code base stays lint-clean and formatted (ruff), so reviews are about behaviour."""
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,9 +10,8 @@ PROJECT = Path(__file__).resolve().parent.parent
 
 
 def ruff(*args: str) -> subprocess.CompletedProcess:
-    exe = shutil.which("ruff")
-    cmd = [exe] if exe else [sys.executable, "-m", "ruff"]
-    return subprocess.run([*cmd, *args], cwd=PROJECT, capture_output=True, text=True, timeout=120)
+    # The ruff installed beside this Python, not whichever one is first on PATH.
+    return subprocess.run([sys.executable, "-m", "ruff", *args], cwd=PROJECT, capture_output=True, text=True, timeout=120)
 
 
 def test_ruff_check():

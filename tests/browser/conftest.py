@@ -201,9 +201,7 @@ def assign_site(tmp_path_factory) -> Iterator[Site]:
 def browser():
     """One Debian Chromium for the whole session."""
     if not CHROMIUM.exists():
-        reason = (
-            f"no browser at {CHROMIUM}: apt-get install chromium, or set HAVEN_CHROMIUM"
-        )
+        reason = f"no browser at {CHROMIUM}: apt-get install chromium, or set HAVEN_CHROMIUM"
         if os.environ.get("CI") == "true":
             pytest.fail(reason + " (CI=true: browser tests must run)", pytrace=False)
         pytest.skip(reason)
