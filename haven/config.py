@@ -50,6 +50,9 @@ class SupportLine:
     hours: str = ""
     cost: str = ""
     last_verified: date | None = None
+    source: str = ""  # the page the line was checked on
+    area: str = ""  # part of the region it serves, e.g. 'Scotland' ('' = all of it)
+    content_notes: tuple[str, ...] = ()  # on pages with these notes, this line comes first
 
     @property
     def tel(self) -> str:
@@ -104,6 +107,7 @@ class SiteConfig:
     default_region: str = ""
     support: tuple[SupportLine, ...] = ()
     emergency: Mapping[str, str] = field(default_factory=dict)
+    regions: Mapping[str, str] = field(default_factory=dict)  # code -> name ('GB': 'UK')
     review: ReviewSettings = field(default_factory=ReviewSettings)
     readability: ReadabilitySettings = field(default_factory=ReadabilitySettings)
     linkcheck: Mapping[str, Any] = field(default_factory=dict)
@@ -241,9 +245,11 @@ OPTIONS: dict[str, tuple[Callable[[Any], Any], Any, str]] = {
     "support": (
         None,
         (),
-        "Support services: name, region, phone, text, url, hours, last_verified.",
+        "Support services: name, region, area, what, phone, text, url, hours, cost, "
+        "last_verified, source, content_notes.",
     ),
     "emergency": (None, {}, "Emergency number per region."),
+    "regions": (None, {}, "Display name of each region code used by support and emergency."),
     "review": (
         None,
         ReviewSettings(),
@@ -478,6 +484,9 @@ def _support(r: _Reader, raw: Any) -> tuple[SupportLine, ...]:
         "hours": _str,
         "cost": _str,
         "last_verified": _date,
+        "source": _url,
+        "area": _str,
+        "content_notes": _list_of(_nonempty),
     }
     lines = []
     for i, item in enumerate(raw):
@@ -499,6 +508,13 @@ def _emergency(r: _Reader, raw: Any) -> dict[str, str]:
     return {str(k): r.value(f"emergency.{k}", _nonempty, v, "") for k, v in raw.items()}
 
 
+def _regions(r: _Reader, raw: Any) -> dict[str, str]:
+    if not isinstance(raw, dict):
+        r.error("regions", f"expected a mapping of code: name, got {_kind(raw)}")
+        return {}
+    return {str(k): r.value(f"regions.{k}", _nonempty, v, str(k)) for k, v in raw.items()}
+
+
 def _linkcheck(r: _Reader, raw: Any) -> dict:
     if not isinstance(raw, dict):
         r.error("linkcheck", f"expected a mapping, got {_kind(raw)}")
@@ -511,6 +527,7 @@ _SECTIONS: dict[str, Callable[[_Reader, Any], Any]] = {
     "content_notes": _content_notes,
     "support": _support,
     "emergency": _emergency,
+    "regions": _regions,
     "linkcheck": _linkcheck,
     "exit_this_page": lambda r, raw: r.record(
         "exit_this_page",
@@ -538,6 +555,19 @@ def _cross_checks(r: _Reader, values: dict[str, Any]) -> None:
             f"{out!r} would overwrite the project's own files",
             hint="use a folder of its own such as _site",
         )
+    notes = values.get("content_notes", {})
+    for i, line in enumerate(values.get("support", ())):
+        for note in line.content_notes:
+            if note not in notes:
+                r.error(
+                    f"support[{i}].content_notes",
+                    f"'{note}' is not a content note",
+                    hint=f"use one of {', '.join(sorted(notes))}" if notes else None,
+                )
+    names = values.get("regions", {})
+    used = {s.region for s in values.get("support", ())} | set(values.get("emergency", {}))
+    for code in sorted(used - set(names)) if names else ():
+        r.error("regions", f"no name for region {code!r}", hint=f"add {code}: <name>")
     region = values.get("default_region")
     regions = {s.region for s in values.get("support", ())}
     if region and regions and region not in regions:

@@ -293,6 +293,9 @@ class Planner:
                 "hours": s.hours,
                 "cost": s.cost,
                 "last_verified": s.last_verified,
+                "source": s.source,
+                "area": s.area,
+                "content_notes": list(s.content_notes),
             }
             for s in c.support
         ]
@@ -314,6 +317,10 @@ class Planner:
             "default_region": c.default_region,
             "emergency": dict(c.emergency),
             "regions": sorted({s.region for s in c.support}),
+            "region_names": {
+                code: c.regions.get(code, code)
+                for code in sorted({s.region for s in c.support} | set(c.emergency))
+            },
             "search": c.search,
             "live_reload": self.p.serve,
             # Published standalone pages by slug: the theme links only to pages that exist.
