@@ -17,7 +17,7 @@ _FIELDS = ("key", "authors", "year", "title", "container", "volume", "issue", "p
 @dataclass(frozen=True)
 class Reference:
     key: str
-    authors: str
+    authors: str  # '' for a work with no author (a law, a web page of an organisation)
     year: str
     title: str
     container: str = ""
@@ -34,12 +34,13 @@ class Reference:
 
     def html(self) -> Markup:
         """`Authors (Year). Title. Container, volume(issue), pages. link` with every part escaped."""
-        parts = [
-            escape(self.authors),
-            Markup(" (%s). ") % (self.year or "n.d."),
-            escape(self.title.rstrip(".")),
-        ]
-        parts.append(Markup(". "))
+        year = Markup(" (%s). ") % (self.year or "n.d.")
+        title = escape(self.title.rstrip("."))
+        # With no author, the title takes the author's place (APA style).
+        if self.authors:
+            parts = [escape(self.authors), year, title, Markup(". ")]
+        else:
+            parts = [title, year]
         if self.container:
             where = escape(self.container)
             if self.volume:
@@ -119,7 +120,7 @@ def _parse_references(text: str) -> tuple[dict[str, Reference], list[Diagnostic]
                     hint=f"fields are {', '.join(_FIELDS)}",
                 )
             )
-        missing = [f for f in ("authors", "title") if not item.get(f)]
+        missing = [f for f in ("title",) if not item.get(f)]
         if missing:
             diags.append(
                 Diagnostic(

@@ -528,3 +528,20 @@ def test_unchanged_inputs_skip_the_build_but_repeat_its_warnings(tmp_path, capsy
     assert run(root) == 0
     assert re.search(r"\(\d+ written", capsys.readouterr().out)
     assert '"digests"' in (root / "_site/.haven-build.json").read_text()
+
+
+def test_a_reference_without_authors_leads_with_its_title(tmp_path):
+    refs = (
+        "- key: act2015\n  authors: null\n  year: 2015\n  title: Serious Crime Act 2015, section 76\n"
+        "  container: legislation.gov.uk\n  url: https://www.legislation.gov.uk/ukpga/2015/9\n"
+    )
+    from haven.references import load_references
+
+    (tmp_path / "content").mkdir()
+    (tmp_path / "content/references.yaml").write_text(refs, encoding="utf-8")
+    found, diags = load_references(tmp_path)
+    assert diags == []
+    html = str(found["act2015"].html())
+    assert html.startswith(
+        "Serious Crime Act 2015, section 76 (2015). <cite>legislation.gov.uk</cite>. "
+    )
