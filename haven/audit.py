@@ -287,10 +287,24 @@ def _static_scripts(out_dir: Path) -> list[Problem]:
 
 
 def support_freshness(config, today: date) -> list[Problem]:
-    """Support lines whose numbers were confirmed too long ago."""
+    """Support lines whose numbers were confirmed too long ago, or without saying where."""
     problems = []
     limit = config.review.support_max_age_days
     for _i, line in enumerate(config.support):
+        if not line.source:
+            # A date alone cannot be rechecked: the next editor needs the page the number was seen on.
+            problems.append(
+                Problem(
+                    WARNING,
+                    "support-unsourced",
+                    "",
+                    line.name,
+                    f"support line '{line.name}' has no source: add source: with the address of "
+                    "the page its number was checked on",
+                    "site.yaml",
+                    None,
+                )
+            )
         if line.last_verified is None:
             problems.append(
                 Problem(

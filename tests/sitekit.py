@@ -37,6 +37,7 @@ support:
     phone: "116 123"
     url: https://help.example.net/
     last_verified: 2026-11-01
+    source: https://help.example.net/contact/
 default_region: GB
 """
 

@@ -125,6 +125,42 @@ def test_support_lines_verified_too_long_ago(tmp_path):
     assert "2026-11-01" in stale.message and "212 days ago, limit 180" in stale.message
 
 
+def test_a_support_line_without_a_source_is_reported_with_what_to_add(tmp_path):
+    config = config_with(tmp_path)
+    assert config.support[0].source  # the fixture's line says where it was checked
+    (tmp_path / "site.yaml").write_text(
+        SITE_YAML.replace("    source: https://help.example.net/contact/\n", ""), encoding="utf-8"
+    )
+    (unsourced,) = support_freshness(load_config(tmp_path), date(2026, 12, 1))
+    assert (unsourced.severity, unsourced.kind, unsourced.source, unsourced.target) == (
+        "warning",
+        "support-unsourced",
+        "site.yaml",
+        "Test line",
+    )
+    assert "'Test line' has no source" in unsourced.message and "add source:" in unsourced.message
+
+
+def test_a_line_with_neither_source_nor_date_gets_both_warnings(tmp_path):
+    yaml_text = SITE_YAML.replace("    source: https://help.example.net/contact/\n", "")
+    (tmp_path / "site.yaml").write_text(
+        yaml_text.replace("    last_verified: 2026-11-01\n", ""), encoding="utf-8"
+    )
+    found = [p.kind for p in support_freshness(load_config(tmp_path), date(2026, 12, 1))]
+    assert found == ["support-unsourced", "support-unverified"]
+
+
+def test_check_fails_strictly_on_an_unsourced_support_line(tmp_path, capsys):
+    yaml_text = SITE_YAML.replace("    source: https://help.example.net/contact/\n", "")
+    root = make_site(tmp_path, {"content/articles/a.md": article("A")}, site_yaml=yaml_text)
+    assert run(root) == 0
+    capsys.readouterr()
+    assert run(root, "check") == 0  # a warning: the site still builds and checks
+    out = capsys.readouterr().out
+    assert "site.yaml" in out and "support-unsourced" in out and "'Test line' has no source" in out
+    assert run(root, "check", "--strict") == 1
+
+
 def doc(meta: dict, lines: dict | None = None) -> Document:
     base = {"title": "T", "date": datetime(2026, 1, 1, tzinfo=UTC), "tags": ["x"]}
     return Document(
