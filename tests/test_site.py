@@ -19,6 +19,10 @@ from haven.taxonomy import build_taxonomy
 
 PROJECT = Path(__file__).resolve().parent.parent
 BIBLIOGRAPHY = PROJECT.parent / "shared" / "references" / "bibliography.yaml"
+SUPPORT_LINES = PROJECT.parent / "shared" / "references" / "support-lines.yaml"
+# What content/references.yaml may hold of a checked entry: values only, never its notes.
+REFERENCE_FIELDS = ("key", "authors", "year", "title", "container", "volume", "issue", "pages")
+REFERENCE_FIELDS += ("doi", "url")
 ORIGINAL_TOPICS = {
     "sexualtrust",
     "healthyrelationships",
@@ -59,7 +63,7 @@ def test_builds_without_warnings(site):
 
 def test_check_is_clean(site):
     root, _ = site
-    problems = collect_problems(root, now=datetime(2026, 11, 26).astimezone())
+    problems = collect_problems(root, now=datetime(2026, 12, 3).astimezone())
     assert [
         f"{p.severity} {p.kind} {p.source or p.page}: {p.message}"
         for p in problems
@@ -101,10 +105,14 @@ def test_references_match_the_checked_bibliography():
     if not BIBLIOGRAPHY.exists():
         pytest.skip("the shared bibliography is not beside this checkout")
     checked = {e["key"]: e for e in yaml.safe_load(BIBLIOGRAPHY.read_text(encoding="utf-8"))}
+    keys = [entry["key"] for entry in ours]
+    assert len(keys) == len(set(keys)), "a reference is listed twice"
     for entry in ours:
         assert entry["key"] in checked, f"{entry['key']} is not in the checked bibliography"
+        # Notes, summaries and verified_by stay in the bibliography: readers see values only.
+        assert set(entry) == set(REFERENCE_FIELDS), (entry["key"], sorted(entry))
         source = checked[entry["key"]]
-        for field in ("title", "year", "doi", "authors", "container", "volume", "pages", "url"):
+        for field in REFERENCE_FIELDS:
             assert entry.get(field) == source.get(field), (entry["key"], field)
 
 
@@ -128,3 +136,62 @@ def test_support_lines_have_digits_only_tel_links(site):
     page = (root / "_site/get-help/index.html").read_text(encoding="utf-8")
     tels = re.findall(r'href="tel:([^"]*)"', page)
     assert tels and all(re.fullmatch(r"\+?\d+", t) for t in tels)
+
+
+def _digits(number) -> str:
+    # "1-800-799-7233 (1-800-799-SAFE)": the digits before any spelled-out form.
+    return re.sub(r"\D", "", str(number or "").split("(")[0])
+
+
+def test_support_lines_are_the_checked_ones_with_their_source_and_date():
+    if not SUPPORT_LINES.exists():
+        pytest.skip("the checked support lines are not beside this checkout")
+    checked = yaml.safe_load(SUPPORT_LINES.read_text(encoding="utf-8"))
+    unconfirmed = {_digits(e["unconfirmed_phone"]) for e in checked if e.get("unconfirmed_phone")}
+    config = load_config(PROJECT)
+    assert config.support
+    for line in config.support:
+        assert line.source and line.last_verified, f"{line.name}: source and last_verified"
+        # The entry whose checked pages include this line's source.
+        found = [
+            e for e in checked if any(v.split(" ")[0] == line.source for v in e["verified_by"])
+        ]
+        assert len(found) == 1, f"{line.name}: {line.source} is not a page the list checked"
+        entry = found[0]
+        assert str(line.last_verified) == entry["verified_on"], line.name
+        if line.phone:
+            assert entry["phone"], f"{line.name}: the list does not confirm a phone number"
+            assert line.tel == _digits(entry["phone"]), line.name
+            assert line.tel not in unconfirmed, line.name
+        if line.text:
+            assert entry["text"] and line.sms == _digits(entry["text"]), line.name
+
+
+def test_every_region_has_its_emergency_number_name_and_first_lines():
+    config = load_config(PROJECT)
+    regions = {line.region for line in config.support}
+    assert {"US", "GB", "IE", "CA", "AU", "NZ"} <= regions
+    assert regions <= set(config.emergency) and regions <= set(config.regions)
+    assert config.default_region in regions
+    notes = set(config.content_notes)
+    for line in config.support:
+        assert set(line.content_notes) <= notes, line.name
+    # On a sexual-violence page, these regions have a sexual-violence line to put first.
+    for region in ("US", "GB", "IE", "AU"):
+        assert any(
+            "sexual-violence" in line.content_notes
+            for line in config.support
+            if line.region == region
+        ), region
+    ndvh = [line for line in config.support if line.name.startswith("National Domestic Violence")]
+    assert [(line.region, bool(line.phone), bool(line.text)) for line in ndvh] == [
+        ("US", True, True)
+    ]
+
+
+def test_get_help_sends_every_other_country_to_a_directory(site):
+    root, _ = site
+    page = (root / "_site/get-help/index.html").read_text(encoding="utf-8")
+    assert 'href="https://findahelpline.com"' in page
+    for number in ("911", "999", "112", "000", "111"):
+        assert f'href="tel:{number}"' in page
