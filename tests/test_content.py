@@ -290,7 +290,8 @@ def test_files_that_are_not_read(tmp_path):
 
 
 def test_missing_content_folders_give_no_documents(tmp_path):
-    assert load_content(tmp_path, settings()) == ([], [])
+    docs, diags = load_content(tmp_path, settings())
+    assert docs == [] and [(d.path, d.code) for d in diags] == [("content/", "no-content")]
     (tmp_path / "content/articles").mkdir(parents=True)
     assert load_content(tmp_path, settings()) == ([], [])
 
