@@ -90,7 +90,7 @@ DATE_FORMATS = "YYYY-MM-DD, or YYYY-MM-DDTHH:MM:SS+01:00 with a time and offset"
 DATE_HINT = f"write it as {DATE_FORMATS}"
 _DATE_PARTS = re.compile(
     r"\s*(\d+)-(\d+)-(\d+)(?:[Tt ]+(\d+):(\d+)(?::(\d+)(?:\.\d*)?)?)?"
-    r"\s*(?:[Zz]|([+-])(\d+)(?::?(\d+))?)?\s*"
+    r"\s*(?:[Zz]|([+-])(\d\d?)(?::?(\d\d))?)?\s*"
 )
 
 

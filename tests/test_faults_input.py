@@ -656,6 +656,23 @@ def test_impossible_dates_are_explained_in_the_editors_words(site, capsys, value
     )
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2026-01-05T10:00:00+0530",
+        '"2026-01-05T10:00:00+05:30"',
+        "2026-01-05 10:00:00 -5",
+        '"2026-01-05T23:59:59.5Z"',
+        "1900-01-01",
+        "2999-12-31T23:59:59-23:59",
+    ],
+)
+def test_real_dates_in_every_accepted_form_still_build(site, capsys, value):
+    edit(site, "content/articles/first.md", "date: 2026-01-10", f"date: {value}")
+    code, printed = cli(capsys, site, "build", "-q", "--future")
+    assert code == 0, printed
+
+
 # -- property-based: generated front matter and site.yaml ----------------------------------------
 
 TRICKY = [
@@ -714,16 +731,19 @@ _scalars = st.one_of(
     st.floats().map(repr),
     st.sampled_from(["true", "false", "null"]),
 )
-_values = st.recursive(
-    _scalars,
-    lambda inner: st.one_of(
+
+
+def _flow(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """YAML flow lists and mappings of `inner`, written out as text."""
+    return st.one_of(
         st.lists(inner, max_size=3).map(lambda xs: "[" + ", ".join(xs) + "]"),
         st.dictionaries(st.sampled_from(["a", "key", "label"]), inner, max_size=2).map(
             lambda d: "{" + ", ".join(f"{k}: {v}" for k, v in d.items()) + "}"
         ),
-    ),
-    max_leaves=4,
-)
+    )
+
+
+_values = st.recursive(_scalars, _flow, max_leaves=4)
 _quoted = st.one_of(_values, _scalars.map(lambda s: yaml.safe_dump(s).removesuffix("\n...\n")))
 _FIELDS = ["title", "date", "summary", "tags", "updated", "slug", "draft", "author", "image",
            "image_alt", "content_notes", "reviewed_by", "last_reviewed", "next_review", "menu",
@@ -877,16 +897,15 @@ _plain = st.one_of(
     st.none(),
     st.sampled_from(["UTC", "Pacific/Kiritimati", "Etc/GMT+12", "Mars/Base", "en-GB", "http://x"]),
 )
-_data = st.recursive(
-    _plain,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=3),
-        st.dictionaries(
-            st.sampled_from(["key", "label", "GB", "external", "x"]), inner, max_size=3
-        ),
-    ),
-    max_leaves=5,
-)
+
+
+def _nested(inner: st.SearchStrategy) -> st.SearchStrategy:
+    """Lists and mappings of `inner`, as site.yaml sections hold."""
+    keys = st.sampled_from(["key", "label", "GB", "external", "x"])
+    return st.one_of(st.lists(inner, max_size=3), st.dictionaries(keys, inner, max_size=3))
+
+
+_data = st.recursive(_plain, _nested, max_leaves=5)
 
 
 def _set(data, path, value) -> None:
