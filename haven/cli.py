@@ -23,6 +23,18 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(f"{self.prog}: error: {message}") from None
 
 
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a port: use a number from 1 to 65535, or 0 for any free port"
+        )
+    return port
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="build.py", description="Haven: build, check and preview the site.")
     p.add_argument("--version", action="version", version=f"haven {__version__}")
@@ -61,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="live preview on 127.0.0.1 with reload on save")
     s.add_argument("--root", default=".")
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--port", type=_port, default=8000, help="0 picks any free port")
     s.add_argument("--debug", action="store_true")
 
     n = sub.add_parser("new", help="start a new article (or page) from a complete template")
@@ -111,15 +123,37 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def _parse_now(value: str | None) -> datetime | None:
+def _parse_now(value: str | None, root: Path) -> datetime | None:
+    from .frontmatter import EARLIEST_YEAR, LATEST_YEAR, date_problem
+
     if value:
+        problem = date_problem(value)
         try:
-            return datetime.fromisoformat(value)
+            now = None if problem else datetime.fromisoformat(value)
         except ValueError:
-            raise UsageError(f"--now expects an ISO date-time, got {value!r}") from None
+            now = None
+        if now is None:
+            raise UsageError(
+                f"--now expects an ISO date-time such as 2026-11-26T09:00:00+00:00, got {value!r}"
+                + (f": {problem}" if problem else "")
+            )
+        if now.tzinfo is None:  # read it where the site's dates are read
+            from .config import load_config
+
+            now = now.replace(tzinfo=load_config(root).timezone)
+        return now
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch:
-        return datetime.fromtimestamp(int(epoch), tz=UTC)
+        try:
+            now = datetime.fromtimestamp(int(epoch), tz=UTC)
+        except (ValueError, OverflowError, OSError):
+            now = None
+        if now is None or date_problem(now.date().isoformat()):
+            raise UsageError(
+                f"SOURCE_DATE_EPOCH must be a number of seconds since 1970 (a date from "
+                f"{EARLIEST_YEAR} to {LATEST_YEAR}), got {epoch!r}"
+            )
+        return now
     return None
 
 
@@ -145,17 +179,32 @@ def cmd_build(args) -> int:
     from .pipeline import build_site
 
     root = Path(args.root)
+    if args.output:
+        from .config import output_problem
+
+        problem = output_problem(root, args.output)
+        if problem:
+            raise UsageError(f"--output {problem} (use a folder of its own such as _site)")
     options = BuildOptions(
         drafts=args.drafts,
         future=args.future,
         strict=args.strict,
         clean=args.clean,
-        now=_parse_now(args.now),
+        now=_parse_now(args.now, root),
         output=args.output,
     )
     progress = _Progress(not args.quiet)
     try:
         result = build_site(root, options, progress)
+    except UsageError as exc:
+        # The writer names output_dir when it refuses a folder; here the folder came from --output.
+        blamed = [d for d in exc.diagnostics if d.key == "output_dir"]
+        if args.output and blamed:
+            d = blamed[0]
+            raise UsageError(
+                f"--output {args.output}: {d.message}" + (f" ({d.hint})" if d.hint else "")
+            ) from None
+        raise
     finally:
         progress.done()
     print_diagnostics(result.diagnostics, quiet=args.quiet)

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
 from .errors import ConfigError
+from .frontmatter import date_problem, load_values, mapping_values_hint
 from .model import ERROR, Diagnostic
 
 CONFIG_FILE = "site.yaml"
@@ -145,17 +147,19 @@ def _bool(v: Any) -> bool:
     return v
 
 
-def _int(minimum: int) -> Callable[[Any], int]:
+def _int(minimum: int, maximum: int | None = None) -> Callable[[Any], int]:
     def check(v: Any) -> int:
         if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
             raise _Bad(f"expected a whole number >= {minimum}, got {v!r}")
+        if maximum is not None and v > maximum:
+            raise _Bad(f"expected a whole number from {minimum} to {maximum}, got {v!r}")
         return v
 
     return check
 
 
 def _number(v: Any) -> float:
-    if isinstance(v, bool) or not isinstance(v, int | float):
+    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
         raise _Bad(f"expected a number, got {v!r}")
     return float(v)
 
@@ -179,7 +183,47 @@ def _url(v: Any) -> str:
 
 def _base_url(v: Any) -> str:
     s = _url(v)
+    parts = urlsplit(s)
+    # Every page's canonical link, feed and sitemap entry starts with base_url: anything but a
+    # plain scheme://host/path would be repeated into all of them.
+    if parts.query or s.endswith("?"):
+        raise _Bad(f"{s!r} has a query ('?...'); give the address of the site's home page only")
+    if parts.fragment or "#" in s:
+        raise _Bad(f"{s!r} has a fragment ('#...'); give the address of the site's home page only")
+    if "@" in parts.netloc:
+        raise _Bad(f"{s!r} has a user name or password before '@'; remove it")
+    try:
+        parts.port  # noqa: B018 - raises for a port that is not a number from 0 to 65535
+    except ValueError:
+        raise _Bad(f"{s!r} has a port that is not a number from 1 to 65535") from None
+    if any(seg in (".", "..") for seg in unquote(parts.path).split("/")):
+        raise _Bad(f"{s!r} has a '.' or '..' segment; write the folder's path in full")
+    if re.search(r"[\s\\<>\"'`]", s) or not s.isprintable():
+        raise _Bad(f"{s!r} has spaces, quotes or other characters a URL cannot hold")
     return s if s.endswith("/") else s + "/"
+
+
+# A well-formed BCP 47 language tag (RFC 5646 'langtag' or a private-use tag): language, extended
+# language, script, region, variants, extensions and private use, each checked for shape only.
+_LANGTAG = re.compile(
+    r"(?:[a-z]{2,3}(?:-[a-z]{3}){0,3}|[a-z]{4,8})"
+    r"(?:-[a-z]{4})?"
+    r"(?:-(?:[a-z]{2}|\d{3}))?"
+    r"(?:-(?:[a-z\d]{5,8}|\d[a-z\d]{3}))*"
+    r"(?:-[\da-wyz](?:-[a-z\d]{2,8})+)*"
+    r"(?:-x(?:-[a-z\d]{1,8})+)?"
+    r"|x(?:-[a-z\d]{1,8})+",
+    re.IGNORECASE | re.ASCII,
+)
+
+
+def _language(v: Any) -> str:
+    s = _nonempty(v)
+    if not _LANGTAG.fullmatch(s):
+        fixed = s.replace("_", "-")
+        hint = f"write {fixed!r}" if _LANGTAG.fullmatch(fixed) else "such as en, en-GB or cy"
+        raise _Bad(f"{s!r} is not a BCP 47 language tag ({hint})")
+    return s
 
 
 def _timezone(v: Any) -> ZoneInfo:
@@ -194,13 +238,27 @@ def _timezone(v: Any) -> ZoneInfo:
 
 def _date(v: Any) -> date:
     if isinstance(v, datetime):
-        return v.date()
+        v = v.date()
     if isinstance(v, date):
+        problem = date_problem(v.isoformat())
+        if problem:
+            raise _Bad(f"{v.isoformat()} is not a valid date ({problem})")
         return v
+    text = str(v).strip()
+    problem = date_problem(text)
+    if problem:
+        raise _Bad(f"{text} is not a valid date ({problem})")
     try:
-        return date.fromisoformat(str(v))
+        return date.fromisoformat(text)
     except ValueError:
         raise _Bad(f"expected a date YYYY-MM-DD, got {v!r}") from None
+
+
+def _relative_file(v: Any) -> str:
+    s = _nonempty(v)
+    if s.startswith("/") or "\\" in s or any(p in ("", ".", "..") for p in s.split("/")):
+        raise _Bad(f"{s!r} must be a path inside the output folder, such as CNAME or .well-known/x")
+    return s
 
 
 def _list_of(check: Callable[[Any], Any]) -> Callable[[Any], tuple]:
@@ -220,17 +278,25 @@ def _kind(v: Any) -> str:
 
 # -- declarations ---------------------------------------------------------------------------------
 
+MAX_FILE_SIZE_LIMIT = 1024**3  # a larger read would not fit in memory, let alone a page
+MAX_REVIEW_YEARS = 100  # keeps last_reviewed + interval_years inside the calendar
+MAX_DAYS = 36500
+
 # name -> (check, default, doc). `...` as default marks a required key.
 OPTIONS: dict[str, tuple[Callable[[Any], Any], Any, str]] = {
     "title": (_nonempty, ..., "The site's name, shown in the header and <title>."),
     "base_url": (_base_url, ..., "Absolute URL the site is published at; may have a sub-path."),
     "description": (_str, "", "One or two sentences about the site (home page meta description)."),
-    "language": (_nonempty, "en", "Language of the site, for <html lang>."),
+    "language": (_language, "en", "Language of the site, a BCP 47 tag for <html lang>."),
     "timezone": (_timezone, ZoneInfo("UTC"), "IANA time zone for dates without an offset."),
     "output_dir": (_nonempty, "_site", "Folder the site is built into (--output overrides)."),
     "page_size": (_int(1), 10, "Articles per page on topic pages."),
     "home_articles": (_int(1), 8, "Latest articles listed on the home page."),
-    "max_file_size": (_int(1), 1024 * 1024, "Largest Markdown file accepted, in bytes."),
+    "max_file_size": (
+        _int(1, MAX_FILE_SIZE_LIMIT),
+        1024 * 1024,
+        "Largest Markdown file accepted, in bytes.",
+    ),
     "broken_md_links": (
         _choice(ERROR, "warning"),
         ERROR,
@@ -257,7 +323,7 @@ OPTIONS: dict[str, tuple[Callable[[Any], Any], Any, str]] = {
     ),
     "readability": (None, ReadabilitySettings(), "Reading-level thresholds: smog_max, flesch_min."),
     "linkcheck": (None, {}, "Link checker settings (see README)."),
-    "keep_files": (_list_of(_nonempty), (), "Files in the output folder kept across builds."),
+    "keep_files": (_list_of(_relative_file), (), "Files in the output folder kept across builds."),
 }
 
 
@@ -269,10 +335,17 @@ class _Reader:
         self.diagnostics: list[Diagnostic] = []
 
     def error(self, key: str, message: str, hint: str | None = None) -> None:
-        top = key.split(".")[0].split("[")[0]
         self.diagnostics.append(
-            Diagnostic(ERROR, CONFIG_FILE, self.lines.get(top), None, message, key=key, hint=hint)
+            Diagnostic(ERROR, CONFIG_FILE, self.line(key), None, message, key=key, hint=hint)
         )
+
+    def line(self, key: str) -> int | None:
+        """The line of `key` ('support[2].phone'), else of the nearest section that holds it."""
+        while key:
+            if key in self.lines:
+                return self.lines[key]
+            key = key[: max(key.rfind("."), key.rfind("["), 0)]
+        return None
 
     def value(self, key: str, check: Callable[[Any], Any], raw: Any, default: Any) -> Any:
         try:
@@ -304,33 +377,135 @@ class _Reader:
         self.error(key, "unknown key", f"did you mean '{close[0]}'?" if close else "remove it")
 
 
-def _top_level_lines(text: str) -> dict[str, int]:
-    lines = {}
-    for number, line in enumerate(text.splitlines(), 1):
-        m = re.match(r"^([A-Za-z_][\w-]*)\s*:", line)
-        if m:
-            lines.setdefault(m.group(1), number)
-    return lines
+class _Frame:
+    """A mapping or list being read: its dotted path, and for a mapping the keys seen so far."""
+
+    __slots__ = ("path", "is_map", "expect_key", "child", "seen", "index")
+
+    def __init__(self, path: str, is_map: bool):
+        self.path = path
+        self.is_map = is_map
+        self.expect_key = True
+        self.child = ""  # path of the value that comes next
+        self.seen: dict[str, int] = {}  # key -> its line
+        self.index = -1  # last list item read
 
 
-def _load_yaml(path: Path, text: str) -> Any:
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    for event in yaml.parse(text, Loader=loader):
-        if isinstance(event, yaml.AliasEvent):
-            raise ConfigError(
-                "site.yaml uses YAML aliases",
-                [
+class _Keys:
+    """One pass over libyaml's events: the line of every key, duplicate keys, aliases."""
+
+    def __init__(self) -> None:
+        self.lines: dict[str, int] = {}  # 'review.soon_days', 'support[0]' -> 1-based line
+        self.diagnostics: list[Diagnostic] = []
+        self.alias = False
+
+    def scan(self, text: str) -> None:
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        stack: list[_Frame] = []
+        for event in yaml.parse(text, Loader=loader):
+            line = event.start_mark.line + 1
+            if isinstance(event, yaml.AliasEvent):
+                self.diagnostics.append(
                     Diagnostic(
                         ERROR,
                         CONFIG_FILE,
-                        event.start_mark.line + 1,
+                        line,
                         event.start_mark.column + 1,
                         "YAML aliases are not allowed",
                         hint="write the value out in full",
                     )
-                ],
+                )
+                self.alias = True
+                return
+            if isinstance(event, yaml.CollectionEndEvent):
+                stack.pop()
+                continue
+            if not isinstance(event, yaml.NodeEvent):
+                continue
+            path = ""
+            collection = isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent)
+            if stack and stack[-1].is_map and stack[-1].expect_key:
+                frame = stack[-1]
+                frame.expect_key = False
+                name = event.value if isinstance(event, yaml.ScalarEvent) else "?"
+                frame.child = f"{frame.path}.{name}" if frame.path else name
+                self._key(frame, name, line)
+                if collection:  # a '? [a, b]' key: read past it
+                    stack.append(_Frame("?", isinstance(event, yaml.MappingStartEvent)))
+                continue
+            if stack and stack[-1].is_map:
+                stack[-1].expect_key = True
+                path = stack[-1].child
+            elif stack:
+                frame = stack[-1]
+                frame.index += 1
+                path = f"{frame.path}[{frame.index}]"
+                self.lines.setdefault(path, line)
+            if collection:
+                stack.append(_Frame(path, isinstance(event, yaml.MappingStartEvent)))
+
+    def _key(self, frame: _Frame, name: str, line: int) -> None:
+        if name in frame.seen:
+            self.diagnostics.append(
+                Diagnostic(
+                    ERROR,
+                    CONFIG_FILE,
+                    line,
+                    None,
+                    f"this key is given twice, on lines {frame.seen[name]} and {line}; "
+                    "YAML would keep the last one silently",
+                    key=frame.child,
+                    hint="remove one of them",
+                )
             )
-    return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+            return
+        frame.seen[name] = line
+        self.lines[frame.child] = line
+
+
+def _key_at(lines: dict[str, int], line: int) -> str | None:
+    """The innermost key written on `line`, or the last one above it."""
+    best = None
+    for key, at in lines.items():
+        if at <= line and (best is None or (at, len(key)) > (lines[best], len(best))):
+            best = key
+    return best
+
+
+def _yaml_error(exc: yaml.YAMLError, text: str) -> Diagnostic:
+    mark = getattr(exc, "problem_mark", None)
+    problem = (getattr(exc, "problem", None) or str(exc)).strip()
+    context = getattr(exc, "context", None) or ""
+    # An unclosed [ { or quote is reported where the file ends: point at where it opens.
+    if getattr(exc, "context_mark", None) is not None and any(
+        c in context for c in ("flow sequence", "flow mapping", "quoted scalar")
+    ):
+        mark = exc.context_mark
+    hint = None
+    if mark is not None and "mapping values are not allowed" in problem:
+        lines = text.split("\n")
+        line = lines[mark.line] if mark.line < len(lines) else ""
+        hint = mapping_values_hint(line, mark.column + 1).replace(
+            "top-level keys start at the left edge", "a key lines up with the keys beside it"
+        )
+    elif "tab" in problem:
+        hint = "indent with spaces, not tabs"
+    elif "flow sequence" in context:
+        hint = "close the list opened here with ']', or quote the value if '[' is part of it"
+    elif "flow mapping" in context:
+        hint = "close the '{' opened here with '}', or quote the value if '{' is part of it"
+    elif "quoted scalar" in context:
+        hint = "close the quotation mark opened here"
+    elif "cannot start any token" in problem:
+        hint = "quote the value"
+    return Diagnostic(
+        ERROR,
+        CONFIG_FILE,
+        mark.line + 1 if mark else None,
+        mark.column + 1 if mark else None,
+        f"invalid YAML: {problem}",
+        hint=hint,
+    )
 
 
 def load_config(root: Path) -> SiteConfig:
@@ -357,32 +532,39 @@ def load_config(root: Path) -> SiteConfig:
             "site.yaml is not UTF-8",
             [Diagnostic(ERROR, CONFIG_FILE, None, None, f"not valid UTF-8 at byte {exc.start}")],
         ) from None
+    except OSError as exc:
+        raise ConfigError(
+            "site.yaml cannot be read",
+            [Diagnostic(ERROR, CONFIG_FILE, None, None, f"cannot read it: {exc.strerror or exc}")],
+        ) from None
     key = str(Path(root).resolve() / CONFIG_FILE)
     known = _LOADED.get(key)
     if known is not None and known[0] == text:
         return known[1]
+    keys = _Keys()
     try:
-        data = _load_yaml(path, text)
+        keys.scan(text)
+        if keys.alias:
+            raise ConfigError("site.yaml uses YAML aliases", keys.diagnostics)
+        data, bad = load_values(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
+        raise ConfigError("site.yaml is not valid YAML", [_yaml_error(exc, text)]) from None
+    if bad:
         raise ConfigError(
-            "site.yaml is not valid YAML",
+            "site.yaml has values YAML cannot read",
             [
                 Diagnostic(
                     ERROR,
                     CONFIG_FILE,
-                    mark.line + 1 if mark else None,
-                    mark.column + 1 if mark else None,
-                    f"invalid YAML: {getattr(exc, 'problem', None) or exc}",
-                    hint='quote values that contain ": "',
+                    line,
+                    col,
+                    f"{value} is not a valid {what}",
+                    key=_key_at(keys.lines, line),
+                    hint=why or "quote it if it is meant as text",
                 )
+                for line, col, value, what, why in bad
             ],
-        ) from None
-    except ValueError as exc:  # PyYAML raises ValueError for impossible dates
-        raise ConfigError(
-            "site.yaml has an impossible date",
-            [Diagnostic(ERROR, CONFIG_FILE, None, None, f"invalid date: {exc}")],
-        ) from None
+        )
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -390,7 +572,12 @@ def load_config(root: Path) -> SiteConfig:
             "site.yaml is not a mapping",
             [Diagnostic(ERROR, CONFIG_FILE, 1, None, "site.yaml must be a mapping of key: value")],
         )
-    config = parse_config(root, data, _top_level_lines(text))
+    try:
+        config = parse_config(root, data, keys.lines)
+    except ConfigError as exc:
+        raise ConfigError(str(exc), [*keys.diagnostics, *exc.diagnostics]) from None
+    if keys.diagnostics:  # keys given twice
+        raise ConfigError("site.yaml has errors", keys.diagnostics)
     _LOADED[key] = (text, config)
     return config
 
@@ -419,7 +606,7 @@ def parse_config(root: Path, data: dict, lines: dict[str, int] | None = None) ->
             values[name] = _SECTIONS[name](r, raw)
     if r.diagnostics:
         raise ConfigError("site.yaml has errors", r.diagnostics)
-    _cross_checks(r, values)
+    _cross_checks(r, values, root)
     if r.diagnostics:
         raise ConfigError("site.yaml has errors", r.diagnostics)
     return SiteConfig(root=root.resolve(), **{k: v for k, v in values.items() if v is not None})
@@ -516,9 +703,16 @@ def _regions(r: _Reader, raw: Any) -> dict[str, str]:
 
 
 def _linkcheck(r: _Reader, raw: Any) -> dict:
+    # The link checker declares its own settings; reading them here makes a mistake stop the
+    # build, not only `check`.
+    from .linkcheck import LinkcheckSettings
+
     if not isinstance(raw, dict):
         r.error("linkcheck", f"expected a mapping, got {_kind(raw)}")
         return {}
+    for problem in LinkcheckSettings.from_mapping(raw)[1]:
+        key, _, message = problem.partition(": ")
+        r.error(key, message)
     return raw
 
 
@@ -539,7 +733,11 @@ _SECTIONS: dict[str, Callable[[_Reader, Any], Any]] = {
         "review",
         raw,
         ReviewSettings,
-        {"interval_years": _int(1), "soon_days": _int(0), "support_max_age_days": _int(1)},
+        {
+            "interval_years": _int(1, MAX_REVIEW_YEARS),
+            "soon_days": _int(0, MAX_DAYS),
+            "support_max_age_days": _int(1, MAX_DAYS),
+        },
     ),
     "readability": lambda r, raw: r.record(
         "readability", raw, ReadabilitySettings, {"smog_max": _number, "flesch_min": _number}
@@ -547,14 +745,36 @@ _SECTIONS: dict[str, Callable[[_Reader, Any], Any]] = {
 }
 
 
-def _cross_checks(r: _Reader, values: dict[str, Any]) -> None:
+SOURCE_DIRS = ("content", "templates", "static")
+
+
+def output_problem(root: Path, out: str | Path) -> str | None:
+    """Why `out` (relative to the project `root`) cannot be the output folder, or None."""
+    root = Path(root).resolve()
+    target = (root / Path(out).expanduser()).resolve()
+    shown = str(out) if str(out) == str(target) else f"{out} ({target})"
+    if target == root:
+        return f"{out} is the project folder itself, which a build would replace"
+    if target in root.parents:
+        return f"{shown} holds the project, which a build would replace"
+    if target == Path.home():
+        return f"{shown} is your home folder, which a build would replace"
+    for name in SOURCE_DIRS:
+        if target == root / name or target.is_relative_to(root / name):
+            return (
+                f"{out} is inside {name}/, the site's sources: the build would copy the "
+                "site into itself or overwrite what an editor wrote"
+            )
+    if target.exists() and not target.is_dir():
+        return f"{out} exists and is not a folder"
+    return None
+
+
+def _cross_checks(r: _Reader, values: dict[str, Any], root: Path) -> None:
     out = values.get("output_dir", "_site")
-    if not Path(out).is_absolute() and out.strip("/.") in ("", "content", "templates", "static"):
-        r.error(
-            "output_dir",
-            f"{out!r} would overwrite the project's own files",
-            hint="use a folder of its own such as _site",
-        )
+    problem = output_problem(root, out)
+    if problem:
+        r.error("output_dir", problem, hint="use a folder of its own such as _site")
     notes = values.get("content_notes", {})
     for i, line in enumerate(values.get("support", ())):
         for note in line.content_notes:

@@ -82,6 +82,23 @@ class _Walker:
 
     def walk_all(self) -> None:
         content = self.root / "content"
+        if not content.is_dir() and not content.is_symlink():
+            # Without this, a lost or renamed folder would publish a site with no articles.
+            self.diags.append(
+                Diagnostic(
+                    ERROR,
+                    "content/",
+                    None,
+                    None,
+                    "the content folder is missing"
+                    if not content.exists()
+                    else "content is a file, not the content folder",
+                    hint="restore it with git checkout -- content, or create content/articles/ "
+                    "and content/pages/ for a new site",
+                    code="no-content",
+                )
+            )
+            return
         if not self._usable_dir(content):
             return
         for entry in self._entries(content):

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import email.utils
 import http.client
+import ipaddress
 import json
 import os
 import re
+import socket
 import ssl
 import threading
 import time
@@ -46,6 +48,7 @@ DENIED_KIND = "external-denied"
 UNREACHABLE = "external-unreachable"
 FRAGMENT = "external-fragment"
 UNCHECKED = "external-unchecked"
+PRIVATE = "external-private"
 KINDS = (
     BROKEN,
     REDIRECT,
@@ -56,6 +59,7 @@ KINDS = (
     UNREACHABLE,
     FRAGMENT,
     UNCHECKED,
+    PRIVATE,
 )
 
 USER_AGENT = (
@@ -76,6 +80,9 @@ class ExternalSettings:
     accept: tuple[int, ...] = (200, 204)
     exclude: tuple[str, ...] = ()  # regexes searched in the URL
     budget_seconds: float = 300.0  # for the whole run; URLs not started by then are "unchecked"
+    # Loopback, private and link-local addresses (a router's admin page, a cloud metadata
+    # service, the editor's own machine) are not fetched unless this is set.
+    allow_private: bool = False
     # Not in site.yaml: knobs for tests and for very large sites.
     max_workers: int = 16
     backoff: float = 1.0  # first retry delay when there is no Retry-After; doubles each time
@@ -112,6 +119,70 @@ class _Loop(Exception):
 
 class _TooManyRedirects(Exception):
     pass
+
+
+class _Private(Exception):
+    """A host that resolves to an address outside the public internet."""
+
+
+def _private_reason(address: str) -> str | None:
+    """Why `address` (an IP, as getaddrinfo gives it) is not on the public internet, or None."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    for test, name in (
+        (ip.is_loopback, "a loopback address (this computer)"),
+        (ip.is_link_local, "a link-local address"),
+        (ip.is_private, "a private network address"),
+        (ip.is_multicast, "a multicast address"),
+        (ip.is_unspecified or ip.is_reserved, "a reserved address"),
+        (not ip.is_global, "not a public address"),
+    ):
+        if test:
+            return name
+    return None
+
+
+def _resolve(host: str, port: int, allow_private: bool) -> list[tuple]:
+    """Every address `host` resolves to; _Private when one of them is not public.
+
+    The connection is then made to these very addresses, so a second lookup cannot swap in
+    another one (DNS rebinding).
+    """
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    if not allow_private:
+        for *_, sockaddr in infos:
+            reason = _private_reason(sockaddr[0])
+            if reason:
+                address = sockaddr[0]
+                said = f"{host} is" if host == address else f"{host} resolves to {address},"
+                raise _Private(f"{said} {reason}")
+    return infos
+
+
+class _PinnedHTTP(http.client.HTTPConnection):
+    """An HTTP connection to addresses already resolved and vetted (see `_resolve`)."""
+
+    addresses: list[tuple] = []
+
+    def connect(self) -> None:
+        error: OSError | None = None
+        for family, kind, proto, _name, sockaddr in self.addresses:
+            sock = socket.socket(family, kind, proto)
+            try:
+                sock.settimeout(self.timeout)
+                sock.connect(sockaddr)
+            except OSError as exc:
+                sock.close()
+                error = exc
+                continue
+            self.sock = sock
+            return
+        raise error or OSError(f"no address for {self.host}")
+
+
+class _PinnedHTTPS(http.client.HTTPSConnection, _PinnedHTTP):
+    """HTTPS over `_PinnedHTTP.connect`: the certificate is still checked against the host name."""
 
 
 @dataclass
@@ -232,6 +303,13 @@ class _Runner:
             return UrlCheck(url, LOOP, f"redirect loop: {loop}")
         except _TooManyRedirects:
             return UrlCheck(url, LOOP, f"more than {self.s.max_redirects} redirects")
+        except _Private as private:
+            return UrlCheck(
+                url,
+                PRIVATE,
+                f"not checked: {private}; private addresses are checked only with "
+                "allow_private: true under linkcheck: external: in site.yaml",
+            )
         except (OSError, http.client.HTTPException, ValueError, UnicodeError) as exc:
             return UrlCheck(url, UNREACHABLE, f"cannot connect: {_describe(exc)}")
 
@@ -359,12 +437,12 @@ def _request(
         host = host.encode("idna").decode("ascii")
     default_port = 443 if parts.scheme == "https" else 80
     port = parts.port or default_port
+    addresses = _resolve(host, port, s.allow_private)
     if parts.scheme == "https":
-        conn: http.client.HTTPConnection = http.client.HTTPSConnection(
-            host, port, timeout=s.connect_timeout, context=context
-        )
+        conn: _PinnedHTTP = _PinnedHTTPS(host, port, timeout=s.connect_timeout, context=context)
     else:
-        conn = http.client.HTTPConnection(host, port, timeout=s.connect_timeout)
+        conn = _PinnedHTTP(host, port, timeout=s.connect_timeout)
+    conn.addresses = addresses
     host_header = f"[{host}]" if ":" in host else host
     if port != default_port:
         host_header += f":{port}"

@@ -57,6 +57,7 @@ DEFAULT_SEVERITY: Mapping[str, str] = MappingProxyType(
         "external-unreachable": ERROR,  # DNS, refused connection, bad TLS certificate
         "external-fragment": WARNING,  # the page exists but the #fragment was not found
         "external-unchecked": WARNING,  # the time budget ran out before this URL
+        "external-private": WARNING,  # a loopback or private address: not fetched unless allowed
     }
 )
 ALLOWED_SCHEMES = ("http", "https", "mailto", "tel", "sms")
@@ -873,6 +874,7 @@ _EXTERNAL_KEYS = {
     "accept": ("statuses", None),
     "exclude": ("regexes", None),
     "budget_seconds": ("number", 0),
+    "allow_private": ("bool", None),
 }
 
 
@@ -940,6 +942,10 @@ def _settings_from_mapping(data: Any) -> tuple[LinkcheckSettings, list[str]]:
 
 def _check_value(name: str, kind: str, minimum: Any, value: Any) -> tuple[Any, str | None]:
     is_int = isinstance(value, int) and not isinstance(value, bool)
+    if kind == "bool":
+        if not isinstance(value, bool):
+            return None, f"{name}: expected true or false, got {_show(value)}"
+        return value, None
     if kind == "int":
         if not is_int or value < minimum:
             return None, f"{name}: expected a whole number >= {minimum}, got {_show(value)}"

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import yaml
 
+from .config import CONFIG_FILE
 from .errors import UsageError
+from .schema import SLUG_MAX_BYTES
 
 SUMMARY_PLACEHOLDER = "TODO: one or two sentences for listings and search"
 AUTHOR_PLACEHOLDER = "TODO: the author's name as readers should see it"
@@ -66,8 +68,10 @@ def slugify(title: str) -> str:
         elif out and out[-1] != "-":
             out.append("-")
     slug = unicodedata.normalize("NFC", "".join(out)).strip("-")
-    if len(slug) > MAX_SLUG_CHARS:
+    if len(slug) > MAX_SLUG_CHARS or len(slug.encode("utf-8")) > SLUG_MAX_BYTES:
         cut = slug[:MAX_SLUG_CHARS]
+        while len(cut.encode("utf-8")) > SLUG_MAX_BYTES:  # 3- and 4-byte scripts
+            cut = cut[:-1]
         slug = (cut.rsplit("-", 1)[0] if "-" in cut else cut).strip("-")
     return slug
 
@@ -131,16 +135,60 @@ def page_text(title: str) -> str:
     )
 
 
+_SLUG_LINE = re.compile(r"^slug[ \t]*:(.*)$", re.MULTILINE)
+
+
+def _slug_of(path: Path) -> str:
+    """The slug an existing source is published under: its `slug:`, else its file name."""
+    try:
+        head = path.read_text(encoding="utf-8-sig", errors="replace")[:65536]
+    except OSError:
+        head = ""
+    if head.startswith("---"):
+        front = head.split("\n---", 1)[0]
+        match = _SLUG_LINE.search(front)
+        if match:
+            try:
+                value = yaml.safe_load(match.group(1))
+            except yaml.YAMLError:
+                value = None
+            if isinstance(value, str | int | float) and not isinstance(value, bool):
+                return unicodedata.normalize("NFC", str(value).strip())
+    return unicodedata.normalize("NFC", path.stem).lower().replace(" ", "-")
+
+
 def _same_slug(folder: Path, slug: str, recursive: bool) -> Path | None:
-    """An existing source whose name differs from `slug` only by case (same URL on macOS)."""
+    """An existing source published under `slug` (or one differing only by case: the same URL
+    on macOS), by its file name or its `slug:`."""
     if not folder.is_dir():
         return None
     pattern = "**/*.md" if recursive else "*.md"
     key = slug.casefold()
-    for path in sorted(folder.glob(pattern)):
+    paths = sorted(folder.glob(pattern))
+    for path in paths:
         if unicodedata.normalize("NFC", path.stem).casefold() == key:
             return path
+    for path in paths:
+        if _slug_of(path).casefold() == key:
+            return path
     return None
+
+
+def _reserved(slug: str) -> bool:
+    """True when a standalone page cannot have `slug`: the site's own pages use the address."""
+    from .pipeline import RESERVED_SLUGS  # imported late: the pipeline is heavy and `new` is not
+
+    # content/pages/get-help.md is the one page that may take a reserved address: it replaces
+    # the generated help page.
+    return slug.casefold() in {s.casefold() for s in RESERVED_SLUGS if s != "get-help"}
+
+
+def _check_project(root: Path) -> None:
+    if not (Path(root) / CONFIG_FILE).is_file():
+        raise UsageError(
+            f"{root} is not a Haven project (it has no {CONFIG_FILE}); run `new` in the site's "
+            "folder, or give --root the folder that holds site.yaml"
+        )
 
 
 def new_article(
@@ -150,6 +198,7 @@ def new_article(
 
     Refuses, with a UsageError naming the file, to overwrite anything.
     """
+    _check_project(root)
     title = clean_title(title)
     slug = slugify(title)
     if not slug:
@@ -157,10 +206,20 @@ def new_article(
             f"the title {title!r} has no letters or digits to make a file name from; "
             "use a title with words in it"
         )
+    if page and _reserved(slug):
+        raise UsageError(
+            f"a page called {slug!r} would have the address /{slug}/, which the site's own "
+            "pages use; choose a title with another word in it"
+        )
     kind = "pages" if page else "articles"
     folder = Path(root) / "content" / kind
     path = folder / f"{slug}.md"
     clash = _same_slug(folder, slug, recursive=not page)
+    if clash is not None and unicodedata.normalize("NFC", clash.stem).casefold() != slug.casefold():
+        raise UsageError(
+            f"{_shown(clash, root)} already has the slug {slug!r}, so a new {slug}.md would "
+            "have the same address; choose another title, or edit that file"
+        )
     if clash is not None:
         raise UsageError(
             f"{_shown(clash, root)} already exists"

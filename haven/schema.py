@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from typing import Any
 
-from .frontmatter import INVALID, FrontMatter, hashtag_fix
+from .frontmatter import DATE_FORMATS, DATE_HINT, INVALID, FrontMatter, date_problem, hashtag_fix
 from .model import ERROR, WARNING, Diagnostic, aware
 
 ARTICLE = "article"
@@ -24,7 +24,6 @@ PAGE = "page"
 SUMMARY_LIMIT = 300  # about what search results and link previews show
 SLUG_MAX_BYTES = 200  # file names are limited to 255 bytes; leave room for suffixes
 LAYOUTS = ("page", "help")
-DATE_FORMATS = "YYYY-MM-DD, or YYYY-MM-DDTHH:MM:SS+01:00 with a time and offset"
 _ISO = re.compile(
     r"\d{4}-\d{2}-\d{2}"
     r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?"
@@ -171,18 +170,22 @@ def summary(value: Any, ctx: Context) -> str:
 def _parse_moment(value: Any, ctx: Context) -> date | datetime:
     """A date or datetime from YAML's date, datetime or an ISO 8601 string."""
     if isinstance(value, (date, datetime)):
+        problem = date_problem(value.isoformat())
+        if problem:
+            raise FieldError(f"{value.isoformat()} is not a valid date", problem, code="bad-date")
         return value
     if value is None:
         raise FieldError(f"{ctx.key} is empty", f"write {ctx.example}", code="empty")
     if isinstance(value, str):
         s = value.strip()
         if _ISO.fullmatch(s):
+            problem = date_problem(s)
             try:
-                if len(s) == 10:
-                    return date.fromisoformat(s)
-                return datetime.fromisoformat(s)
-            except ValueError as e:
-                raise FieldError(f"{s} is not a valid date", str(e), code="bad-date") from None
+                if problem is None:
+                    return date.fromisoformat(s) if len(s) == 10 else datetime.fromisoformat(s)
+            except ValueError:
+                problem = DATE_HINT
+            raise FieldError(f"{s} is not a valid date", problem, code="bad-date")
         raise FieldError(f"'{s}' is not a date", f"write it as {DATE_FORMATS}", code="bad-date")
     shown = ctx.raw if ctx.raw is not None else str(value)
     raise FieldError(

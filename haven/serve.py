@@ -10,11 +10,13 @@ build.
 
 from __future__ import annotations
 
+import errno
 import html
 import os
 import queue
 import re
 import secrets
+import socket
 import sys
 import threading
 import time
@@ -48,6 +50,9 @@ INTERNAL = "__haven/"
 STEP_MS = 10
 MAX_GROUP_MS = 300  # a long burst (git checkout) is cut into builds at most this far apart
 KEEPALIVE_S = 15.0
+# A connection that sends nothing for this long is closed, so half-sent requests (a stalled
+# browser tab, a port scanner) give their threads back instead of holding one each forever.
+REQUEST_TIMEOUT_S = 10.0
 MAX_OVERLAY_ITEMS = 50
 
 BuildFn = Callable[..., BuildResult]
@@ -312,6 +317,16 @@ def dev_csp(page: str) -> str:
     return _META.sub(loosen_meta, page)
 
 
+def _listen_problem(host: str, port: int, exc: OSError) -> str:
+    """Why the server cannot listen on host:port, and what to do, from the socket's error."""
+    where = f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+    if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
+        return f"{where} (--host must be an address of this computer, such as 127.0.0.1)"
+    if exc.errno == errno.EACCES:
+        return f"{where} (ports below 1024 need administrator rights; try --port 8000)"
+    return f"{where} (is another server running? try --port 0 for any free port)"
+
+
 def _default_build(root: Path, options: BuildOptions, reporter=None) -> BuildResult:
     from .pipeline import build_site  # imported late: serve.py must load without the pipeline
 
@@ -368,7 +383,18 @@ class EventHub:
 
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True  # an open event stream must not keep the process alive
+    request_queue_size = 64  # a page opens many connections at once; 5 drops some on reload
     dev: DevServer
+
+    def handle_error(self, request, client_address) -> None:
+        """A browser that goes away mid-response is normal: say nothing; anything else, one line."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError | TimeoutError):
+            return
+        self.dev.echo(
+            f"warning: a request from {client_address[0]} failed: {type(exc).__name__}: {exc}",
+            err=True,
+        )
 
 
 class _HTTPServer6(_HTTPServer):
@@ -379,6 +405,10 @@ class _Handler(BaseHTTPRequestHandler):
     server: _HTTPServer
     server_version = "haven-dev"
     sys_version = ""
+
+    def setup(self) -> None:
+        self.timeout = self.server.dev.request_timeout  # the socket timeout of this connection
+        super().setup()
 
     def log_message(self, format, *args):  # noqa: A002 - stdlib signature
         pass  # one line per request would bury the build errors the terminal is for
@@ -500,11 +530,13 @@ class DevServer:
         reporter=None,
         echo: Echo = _echo,
         step_ms: int = STEP_MS,
+        request_timeout: float = REQUEST_TIMEOUT_S,
     ) -> None:
         self.root = Path(root).resolve()
         self.output = Path(output) if output else self.root / SERVE_DIR
-        self.host = host
+        self.host = host.removeprefix("[").removesuffix("]")  # [::1] as a browser writes it
         self.port = port
+        self.request_timeout = request_timeout
         self.hub = EventHub()
         self.errors: tuple[Diagnostic, ...] = ()
         self.builds = 0
@@ -547,14 +579,16 @@ class DevServer:
 
     def start(self) -> None:
         """Bind the socket, start watching, build once, then serve in a background thread."""
+        if not 0 <= self.port <= 65535:
+            raise UsageError(
+                f"--port {self.port} is not a port: use a number from 1 to 65535, "
+                "or 0 for any free port"
+            )
         server_cls = _HTTPServer6 if ":" in self.host else _HTTPServer
         try:
             self._httpd = server_cls((self.host, self.port), _Handler)
         except OSError as exc:
-            raise UsageError(
-                f"cannot listen on {self.host}:{self.port}: {exc.strerror or exc} "
-                "(is another server running? try --port 0 for any free port)"
-            ) from exc
+            raise UsageError(_listen_problem(self.host, self.port, exc)) from exc
         self._httpd.dev = self
         self.port = self._httpd.server_address[1]
         warning = bind_warning(self.host)
@@ -753,9 +787,13 @@ def serve(
     ready: threading.Event | None = None,
     stop: threading.Event | None = None,
 ) -> int:
-    """`python build.py serve`: serve until Ctrl-C (or `stop` is set); return the exit code."""
+    """`python build.py serve`: serve until Ctrl-C (or `stop` is set); return the exit code.
+
+    Ctrl-C gives 130, as for every other command.
+    """
     stop = stop or threading.Event()
     dev = DevServer(root, host=host, port=port, build=build)
+    code = 0
     try:
         dev.start()
         if open_browser:
@@ -766,6 +804,7 @@ def serve(
             pass
     except KeyboardInterrupt:
         _echo("stopped")
+        code = 130
     finally:
         dev.stop()
-    return 0
+    return code

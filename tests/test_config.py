@@ -119,8 +119,8 @@ def test_missing_site_yaml(tmp_path):
 def test_output_dir_cannot_be_a_source_folder(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_config(write(tmp_path, MINIMAL + "output_dir: content\n"))
-    assert (
-        "'output_dir': 'content' would overwrite the project's own files" in messages(info.value)[0]
+    assert messages(info.value)[0].startswith(
+        "site.yaml:3: error: 'output_dir': content is inside content/, the site's sources"
     )
 
 

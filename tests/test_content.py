@@ -158,7 +158,7 @@ def test_every_problem_in_every_file_is_reported_in_one_call(tmp_path):
         "content/articles/c-fields.md:1: error: 'tags': required key is missing "
         "(add tags: [selfcare, boundaries])",
         "content/articles/c-fields.md:3:7: error: 'date': 2024-02-30 is not a valid date "
-        "(day is out of range for month)",
+        "(February 2024 has 29 days)",
         "content/articles/c-fields.md:5:1: error: 'tagz': unknown key (did you mean 'tags'?)",
         "content/articles/d-none.md:1: error: front matter required: start the file with --- "
         "(begin with a line of ---, then title:, date:, summary: and tags:, then ---)",
@@ -290,7 +290,8 @@ def test_files_that_are_not_read(tmp_path):
 
 
 def test_missing_content_folders_give_no_documents(tmp_path):
-    assert load_content(tmp_path, settings()) == ([], [])
+    docs, diags = load_content(tmp_path, settings())
+    assert docs == [] and [(d.path, d.code) for d in diags] == [("content/", "no-content")]
     (tmp_path / "content/articles").mkdir(parents=True)
     assert load_content(tmp_path, settings()) == ([], [])
 

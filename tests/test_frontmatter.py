@@ -343,7 +343,7 @@ def test_impossible_date_is_reported_at_its_value_and_other_fields_still_checked
     assert fm.data["date"] is INVALID
     assert texts == [
         "content/articles/x.md:3:7: error: 'date': 2026-02-30 is not a valid date "
-        "(day is out of range for month)",
+        "(February 2026 has 28 days)",
         "content/articles/x.md:6:1: error: 'tagz': unknown key (did you mean 'tags'?)",
     ]
     assert "date" not in meta
@@ -353,7 +353,7 @@ def test_month_13():
     d = only(doc(TITLE, "date: 2026-13-01", SUMMARY, TAGS))
     assert d.format() == (
         "content/articles/x.md:3:7: error: 'date': 2026-13-01 is not a valid date "
-        "(month must be in 1..12)"
+        "(there is no month 13: months run from 01 to 12)"
     )
 
 
@@ -502,7 +502,7 @@ def test_quoted_impossible_date():
     d = only(doc(TITLE, 'date: "2024-02-30"', SUMMARY, TAGS))
     assert d.format() == (
         "content/articles/x.md:3:7: error: 'date': 2024-02-30 is not a valid date "
-        "(day is out of range for month)"
+        "(February 2024 has 29 days)"
     )
 
 

@@ -526,7 +526,7 @@ def test_settings_errors_name_the_key():
         "linkcheck.external.cache_ttl_hours: expected a number of hours >= 0, got -1",
         "linkcheck.external.speed: unknown key (expected one of: per_host, timeout, "
         "connect_timeout, retries, max_redirects, cache_ttl_hours, accept, exclude, "
-        "budget_seconds)",
+        "budget_seconds, allow_private)",
     ]
     assert LinkcheckSettings.from_mapping([1])[1] == ["linkcheck: expected a mapping, got [1]"]
     assert LinkcheckSettings.from_mapping({"orphans": "ignore", "severity": {"orphan": "error"}})[

@@ -14,6 +14,13 @@ from haven.scaffold import new_article, placeholder_problems, slugify
 TODAY = date(2026, 11, 26)
 
 
+@pytest.fixture(autouse=True)
+def project(tmp_path: Path) -> Path:
+    """`new` writes only into a Haven project: a folder with site.yaml."""
+    (tmp_path / "site.yaml").write_text("title: T\nbase_url: https://example.org/\n")
+    return tmp_path
+
+
 def front_matter(path: Path) -> tuple[dict, str]:
     text = path.read_text(encoding="utf-8")
     assert text.startswith("---\n")
