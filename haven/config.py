@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,18 @@ class TopicDef:
     label: str
     description: str = ""
     aliases: tuple[str, ...] = ()
+    hashtag: str = ""  # '#TraumaInformedCare'; '' = derived from the label (taxonomy.hashtag_for)
+
+
+@dataclass(frozen=True)
+class StartPath:
+    """A "start here" path of the home page: articles to read in this order."""
+
+    title: str
+    articles: tuple[str, ...]  # file names below content/articles/, as links write them
+    description: str = ""
+    id: str = ""  # from the title: the anchor on the home page
+    lines: tuple[int | None, ...] = ()  # site.yaml line of each entry of `articles`
 
 
 @dataclass(frozen=True)
@@ -101,6 +113,7 @@ class SiteConfig:
     broken_md_links: str = ERROR
     author: str = ""
     search: bool = True
+    start_here: tuple[StartPath, ...] = ()
     topics: tuple[TopicDef, ...] = ()
     content_notes: Mapping[str, ContentNoteDef] = field(default_factory=dict)
     exit_this_page: ExitSettings = field(default_factory=ExitSettings)
@@ -238,7 +251,12 @@ OPTIONS: dict[str, tuple[Callable[[Any], Any], Any, str]] = {
     ),
     "author": (_str, "", "Default author of articles."),
     "search": (_bool, True, "Build the Pagefind search index."),
-    "topics": (None, (), "Vocabulary of topics: key, label, description, aliases."),
+    "start_here": (
+        None,
+        (),
+        "Reading paths on the home page: title, description, articles (file names, in order).",
+    ),
+    "topics": (None, (), "Vocabulary of topics: key, label, description, aliases, hashtag."),
     "content_notes": (None, {}, "Vocabulary of content notes: key, label, support_first."),
     "exit_this_page": (None, ExitSettings(), "Quick exit: enabled, url, history, shortcut."),
     "default_region": (_str, "", "Region whose support lines every article shows."),
@@ -270,8 +288,9 @@ class _Reader:
 
     def error(self, key: str, message: str, hint: str | None = None) -> None:
         top = key.split(".")[0].split("[")[0]
+        line = self.lines.get(key) or self.lines.get(top)
         self.diagnostics.append(
-            Diagnostic(ERROR, CONFIG_FILE, self.lines.get(top), None, message, key=key, hint=hint)
+            Diagnostic(ERROR, CONFIG_FILE, line, None, message, key=key, hint=hint)
         )
 
     def value(self, key: str, check: Callable[[Any], Any], raw: Any, default: Any) -> Any:
@@ -310,6 +329,31 @@ def _top_level_lines(text: str) -> dict[str, int]:
         m = re.match(r"^([A-Za-z_][\w-]*)\s*:", line)
         if m:
             lines.setdefault(m.group(1), number)
+    return lines
+
+
+def _nested_lines(text: str) -> dict[str, int]:
+    """Line of every nested key and list item ('topics[2].hashtag'), so errors name the line."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        root = yaml.compose(text, Loader=loader)
+    except yaml.YAMLError:
+        return {}
+    lines: dict[str, int] = {}
+
+    def walk(node, key: str) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                name = f"{key}.{k.value}" if key else str(k.value)
+                lines[name] = k.start_mark.line + 1
+                walk(v, name)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                lines[f"{key}[{i}]"] = item.start_mark.line + 1
+                walk(item, f"{key}[{i}]")
+
+    if root is not None:
+        walk(root, "")
     return lines
 
 
@@ -390,7 +434,7 @@ def load_config(root: Path) -> SiteConfig:
             "site.yaml is not a mapping",
             [Diagnostic(ERROR, CONFIG_FILE, 1, None, "site.yaml must be a mapping of key: value")],
         )
-    config = parse_config(root, data, _top_level_lines(text))
+    config = parse_config(root, data, {**_nested_lines(text), **_top_level_lines(text)})
     _LOADED[key] = (text, config)
     return config
 
@@ -437,6 +481,7 @@ def _topics(r: _Reader, raw: Any) -> tuple[TopicDef, ...]:
         "label": _nonempty,
         "description": _str,
         "aliases": _list_of(_nonempty),
+        "hashtag": _nonempty,
     }
     for i, item in enumerate(raw):
         t = r.record(f"topics[{i}]", item, TopicDef, checks)
@@ -446,13 +491,74 @@ def _topics(r: _Reader, raw: Any) -> tuple[TopicDef, ...]:
         if not key:
             r.error(f"topics[{i}].key", f"{t.key!r} has no letters or digits")
             continue
-        t = TopicDef(key, t.label, t.description, tuple(tag_key(a) for a in t.aliases))
+        aliases = tuple(tag_key(a) for a in t.aliases)
+        hashtag = t.hashtag.removeprefix("#")
+        if hashtag and not hashtag.isalnum():
+            r.error(
+                f"topics[{i}].hashtag",
+                f"{t.hashtag!r} is not one word",
+                hint="write it in CamelCase without spaces or punctuation, e.g. #TraumaInformedCare",
+            )
+        elif hashtag and tag_key(hashtag) not in (key, *aliases):
+            # Readers and editors copy the hashtag as a tag: it must lead to this topic.
+            r.error(
+                f"topics[{i}].hashtag",
+                f"'#{hashtag}' is not a spelling of the key '{key}' or one of its aliases",
+                hint=f"write the key in CamelCase, e.g. '#{key[:1].upper()}{key[1:]}', "
+                "or add the word to aliases",
+            )
+        t = TopicDef(key, t.label, t.description, aliases, "#" + hashtag if hashtag else "")
         for k in (key, *t.aliases):
             if k in seen:
                 r.error(f"topics[{i}]", f"'{k}' is already used by topic '{seen[k]}'")
             seen[k] = key
         topics.append(t)
     return tuple(topics)
+
+
+def _article_file(v: Any) -> str:
+    s = _nonempty(v)
+    if not s.endswith(".md") or s.startswith(("/", "../")) or "/../" in s or "\\" in s:
+        raise _Bad(
+            f"expected the file name of an article below content/articles/, such as "
+            f"what-is-trauma.md, got {s!r}"
+        )
+    return s.removeprefix("./")
+
+
+def _start_here(r: _Reader, raw: Any) -> tuple[StartPath, ...]:
+    from .taxonomy import topic_slug
+
+    if not isinstance(raw, list):
+        r.error("start_here", f"expected a list of paths, got {_kind(raw)}")
+        return ()
+    checks = {"title": _nonempty, "description": _str, "articles": _list_of(_nonempty)}
+    paths: list[StartPath] = []
+    ids: dict[str, int] = {}
+    for i, item in enumerate(raw):
+        path = r.record(f"start_here[{i}]", item, StartPath, checks)
+        if path is None:
+            continue
+        if not path.articles:
+            r.error(f"start_here[{i}].articles", "a path needs at least one article")
+            continue
+        names: list[str] = []
+        for j, name in enumerate(path.articles):
+            name = r.value(f"start_here[{i}].articles[{j}]", _article_file, name, "")
+            if name in names:
+                r.error(f"start_here[{i}].articles[{j}]", f"'{name}' is in this path twice")
+            names.append(name)
+        slug = topic_slug(path.title.casefold())
+        if slug in ids:
+            r.error(
+                f"start_here[{i}].title", f"'{path.title}' is also the title of path {ids[slug]}"
+            )
+        ids[slug] = i
+        lines = tuple(
+            r.lines.get(f"start_here[{i}].articles[{j}]") for j in range(len(path.articles))
+        )
+        paths.append(replace(path, articles=tuple(names), id=slug, lines=lines))
+    return tuple(paths)
 
 
 def _content_notes(r: _Reader, raw: Any) -> dict[str, ContentNoteDef]:
@@ -523,6 +629,7 @@ def _linkcheck(r: _Reader, raw: Any) -> dict:
 
 
 _SECTIONS: dict[str, Callable[[_Reader, Any], Any]] = {
+    "start_here": _start_here,
     "topics": _topics,
     "content_notes": _content_notes,
     "support": _support,
