@@ -470,7 +470,7 @@ def parse_config(root: Path, data: dict, lines: dict[str, int] | None = None) ->
 
 
 def _topics(r: _Reader, raw: Any) -> tuple[TopicDef, ...]:
-    from .taxonomy import tag_key
+    from .taxonomy import hashtag_for, tag_key
 
     if not isinstance(raw, list):
         r.error("topics", f"expected a list of topics, got {_kind(raw)}")
@@ -504,8 +504,8 @@ def _topics(r: _Reader, raw: Any) -> tuple[TopicDef, ...]:
             r.error(
                 f"topics[{i}].hashtag",
                 f"'#{hashtag}' is not a spelling of the key '{key}' or one of its aliases",
-                hint=f"write the key in CamelCase, e.g. '#{key[:1].upper()}{key[1:]}', "
-                "or add the word to aliases",
+                hint=f"write the key's words with a capital each, such as "
+                f"'{hashtag_for(t.label, key, aliases)}', or add the word to aliases",
             )
         t = TopicDef(key, t.label, t.description, aliases, "#" + hashtag if hashtag else "")
         for k in (key, *t.aliases):

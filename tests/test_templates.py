@@ -1035,7 +1035,13 @@ def test_search_page_loads_pagefind_and_works_without_javascript():
 def test_not_found_page_links_somewhere_useful():
     tree = parse(render("404"))
     hrefs = [a.attributes["href"] for a in tree.css("main a")]
-    assert hrefs == ["/haven/", "/haven/tags/", "/haven/search/", "/haven/get-help/"]
+    assert hrefs == [
+        "/haven/",
+        "/haven/articles/",
+        "/haven/tags/",
+        "/haven/search/",
+        "/haven/get-help/",
+    ]
     assert tree.css_first('meta[name="robots"]').attributes["content"] == "noindex"
 
 

@@ -170,9 +170,7 @@ def test_at_200_percent_text_the_header_stays_usable(browser, site, path):
 # --- Get help and the support block ---------------------------------------------------------------
 
 
-def test_get_help_shows_a_number_on_the_first_screen_and_every_region_one_step_away(
-    browser, site
-):
+def test_get_help_shows_a_number_on_the_first_screen_and_every_region_one_step_away(browser, site):
     context, net = phone_context(browser, site)
     page = context.new_page()
     try:
