@@ -247,6 +247,8 @@ def _references(keys: list[str], seed: int) -> str:
 def site_yaml(source: Path = HAVEN / "site.yaml") -> str:
     """The project's own site.yaml (same topics, notes, support, exit settings), search on."""
     text = source.read_text(encoding="utf-8")
+    # The site's "start here" paths name its own articles, which a synthetic corpus does not have.
+    text = re.sub(r"(?m)^start_here:\n(?:[ \t]+.*\n|[ \t]*\n)*", "", text)
     if re.search(r"(?m)^search:", text):
         return re.sub(r"(?m)^search:.*$", "search: true", text)
     return text.rstrip("\n") + "\nsearch: true\n"

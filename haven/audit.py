@@ -231,6 +231,7 @@ def audit_site(
         )
     problems += support_freshness(config, now.date())
     problems += review_dates(config, documents, now.date())
+    problems += start_here_problems(config, documents)
     problems += reading_levels(config, documents, scores)
     for path, lines in sorted((placeholder_lines or {}).items()):
         for line in lines:
@@ -422,3 +423,15 @@ def reading_levels(
             )
         )
     return problems
+
+
+def start_here_problems(config, documents: Sequence[Document]) -> list[Problem]:
+    """Entries of `start_here` in site.yaml that name no published article: errors in `check`."""
+    from .start_here import resolve_paths
+
+    published = [d for d in documents if d.kind == "article"]
+    _, diagnostics = resolve_paths(config, published)
+    return [
+        Problem(ERROR, "start-here-missing", "", d.key or "", d.message, d.path, d.line)
+        for d in diagnostics
+    ]

@@ -6,7 +6,7 @@ import difflib
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,18 @@ class TopicDef:
     label: str
     description: str = ""
     aliases: tuple[str, ...] = ()
+    hashtag: str = ""  # '#TraumaInformedCare'; '' = derived from the label (taxonomy.hashtag_for)
+
+
+@dataclass(frozen=True)
+class StartPath:
+    """A "start here" path of the home page: articles to read in this order."""
+
+    title: str
+    articles: tuple[str, ...]  # file names below content/articles/, as links write them
+    description: str = ""
+    id: str = ""  # from the title: the anchor on the home page
+    lines: tuple[int | None, ...] = ()  # site.yaml line of each entry of `articles`
 
 
 @dataclass(frozen=True)
@@ -103,6 +115,7 @@ class SiteConfig:
     broken_md_links: str = ERROR
     author: str = ""
     search: bool = True
+    start_here: tuple[StartPath, ...] = ()
     topics: tuple[TopicDef, ...] = ()
     content_notes: Mapping[str, ContentNoteDef] = field(default_factory=dict)
     exit_this_page: ExitSettings = field(default_factory=ExitSettings)
@@ -304,7 +317,12 @@ OPTIONS: dict[str, tuple[Callable[[Any], Any], Any, str]] = {
     ),
     "author": (_str, "", "Default author of articles."),
     "search": (_bool, True, "Build the Pagefind search index."),
-    "topics": (None, (), "Vocabulary of topics: key, label, description, aliases."),
+    "start_here": (
+        None,
+        (),
+        "Reading paths on the home page: title, description, articles (file names, in order).",
+    ),
+    "topics": (None, (), "Vocabulary of topics: key, label, description, aliases, hashtag."),
     "content_notes": (None, {}, "Vocabulary of content notes: key, label, support_first."),
     "exit_this_page": (None, ExitSettings(), "Quick exit: enabled, url, history, shortcut."),
     "default_region": (_str, "", "Region whose support lines every article shows."),
@@ -613,7 +631,7 @@ def parse_config(root: Path, data: dict, lines: dict[str, int] | None = None) ->
 
 
 def _topics(r: _Reader, raw: Any) -> tuple[TopicDef, ...]:
-    from .taxonomy import tag_key
+    from .taxonomy import hashtag_for, tag_key
 
     if not isinstance(raw, list):
         r.error("topics", f"expected a list of topics, got {_kind(raw)}")
@@ -624,6 +642,7 @@ def _topics(r: _Reader, raw: Any) -> tuple[TopicDef, ...]:
         "label": _nonempty,
         "description": _str,
         "aliases": _list_of(_nonempty),
+        "hashtag": _nonempty,
     }
     for i, item in enumerate(raw):
         t = r.record(f"topics[{i}]", item, TopicDef, checks)
@@ -633,13 +652,74 @@ def _topics(r: _Reader, raw: Any) -> tuple[TopicDef, ...]:
         if not key:
             r.error(f"topics[{i}].key", f"{t.key!r} has no letters or digits")
             continue
-        t = TopicDef(key, t.label, t.description, tuple(tag_key(a) for a in t.aliases))
+        aliases = tuple(tag_key(a) for a in t.aliases)
+        hashtag = t.hashtag.removeprefix("#")
+        if hashtag and not hashtag.isalnum():
+            r.error(
+                f"topics[{i}].hashtag",
+                f"{t.hashtag!r} is not one word",
+                hint="write it in CamelCase without spaces or punctuation, e.g. #TraumaInformedCare",
+            )
+        elif hashtag and tag_key(hashtag) not in (key, *aliases):
+            # Readers and editors copy the hashtag as a tag: it must lead to this topic.
+            r.error(
+                f"topics[{i}].hashtag",
+                f"'#{hashtag}' is not a spelling of the key '{key}' or one of its aliases",
+                hint=f"write the key's words with a capital each, such as "
+                f"'{hashtag_for(t.label, key, aliases)}', or add the word to aliases",
+            )
+        t = TopicDef(key, t.label, t.description, aliases, "#" + hashtag if hashtag else "")
         for k in (key, *t.aliases):
             if k in seen:
                 r.error(f"topics[{i}]", f"'{k}' is already used by topic '{seen[k]}'")
             seen[k] = key
         topics.append(t)
     return tuple(topics)
+
+
+def _article_file(v: Any) -> str:
+    s = _nonempty(v)
+    if not s.endswith(".md") or s.startswith(("/", "../")) or "/../" in s or "\\" in s:
+        raise _Bad(
+            f"expected the file name of an article below content/articles/, such as "
+            f"what-is-trauma.md, got {s!r}"
+        )
+    return s.removeprefix("./")
+
+
+def _start_here(r: _Reader, raw: Any) -> tuple[StartPath, ...]:
+    from .taxonomy import topic_slug
+
+    if not isinstance(raw, list):
+        r.error("start_here", f"expected a list of paths, got {_kind(raw)}")
+        return ()
+    checks = {"title": _nonempty, "description": _str, "articles": _list_of(_nonempty)}
+    paths: list[StartPath] = []
+    ids: dict[str, int] = {}
+    for i, item in enumerate(raw):
+        path = r.record(f"start_here[{i}]", item, StartPath, checks)
+        if path is None:
+            continue
+        if not path.articles:
+            r.error(f"start_here[{i}].articles", "a path needs at least one article")
+            continue
+        names: list[str] = []
+        for j, name in enumerate(path.articles):
+            name = r.value(f"start_here[{i}].articles[{j}]", _article_file, name, "")
+            if name in names:
+                r.error(f"start_here[{i}].articles[{j}]", f"'{name}' is in this path twice")
+            names.append(name)
+        slug = topic_slug(path.title.casefold())
+        if slug in ids:
+            r.error(
+                f"start_here[{i}].title", f"'{path.title}' is also the title of path {ids[slug]}"
+            )
+        ids[slug] = i
+        lines = tuple(
+            r.lines.get(f"start_here[{i}].articles[{j}]") for j in range(len(path.articles))
+        )
+        paths.append(replace(path, articles=tuple(names), id=slug, lines=lines))
+    return tuple(paths)
 
 
 def _content_notes(r: _Reader, raw: Any) -> dict[str, ContentNoteDef]:
@@ -717,6 +797,7 @@ def _linkcheck(r: _Reader, raw: Any) -> dict:
 
 
 _SECTIONS: dict[str, Callable[[_Reader, Any], Any]] = {
+    "start_here": _start_here,
     "topics": _topics,
     "content_notes": _content_notes,
     "support": _support,

@@ -143,6 +143,7 @@ class Topic:
     articles: tuple[str, ...] = field(
         default=()
     )  # Document.path of published articles, newest first
+    hashtag: str = ""  # '#TraumaInformedCare': declared in site.yaml, else from the label
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,10 @@ import functools
 import hashlib
 import multiprocessing
 import os
+import re
 import sys
 import traceback
+import unicodedata
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -24,7 +26,8 @@ from .config import SiteConfig
 from .links import url_path
 from .model import ERROR, Diagnostic, Document, Output, Rendered, add_years
 from .references import Reference
-from .taxonomy import Taxonomy, related_topics
+from .start_here import ReadingPath, places
+from .taxonomy import Taxonomy, hashtag_words, related_topics
 
 TEMPLATES = (
     "base.html",
@@ -36,8 +39,21 @@ TEMPLATES = (
     "help.html",
     "search.html",
     "404.html",
+    "articles.html",
+    "feeds.html",
 )
+# Templates whose pages carry <meta name="robots" content="noindex">: left out of the sitemap.
+NOINDEX_TEMPLATES = frozenset({"search.html", "404.html"})
 WORDS_PER_MINUTE = 200
+# Names of common region codes, for a site.yaml without `regions:` (which wins when present).
+REGION_NAMES = {
+    "US": "United States",
+    "GB": "United Kingdom",
+    "IE": "Ireland",
+    "CA": "Canada",
+    "AU": "Australia",
+    "NZ": "New Zealand",
+}
 
 
 class TemplateProblem(Exception):
@@ -167,6 +183,7 @@ class SitePlan:
     previous: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # path -> (key, digest)
     related: Mapping[str, Sequence[str]] = field(default_factory=dict)  # path -> related articles
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    paths: Sequence[ReadingPath] = ()  # "start here" paths, published articles only
 
 
 def article_url(doc: Document) -> str:
@@ -209,7 +226,8 @@ class Planner:
                 "key": t.key,
                 "slug": t.slug,
                 "label": t.label,
-                "hashtag": "#" + t.key,
+                "hashtag": t.hashtag or "#" + t.key,
+                "hashtag_words": hashtag_words(t.hashtag or "#" + t.key),
                 "url": topic_url(t.slug),
                 "count": len(t.articles),
                 "description": t.description,
@@ -234,6 +252,7 @@ class Planner:
         self.jobs: list[tuple[int, Callable[[], bytes]]] = []
         self.sitemap: list[tuple[str, datetime | None]] = []
         self.abs = lambda path: _abs(c.base_url.rstrip("/"), c.base_path, path)
+        self.places = places(plan.paths)
 
     # -- keys -----------------------------------------------------------------------------------
 
@@ -271,7 +290,11 @@ class Planner:
 
     def _site_context(self) -> dict[str, Any]:
         c = self.p.config
-        nav = [{"title": "Home", "url": "/"}, {"title": "Topics", "url": "/tags/"}]
+        nav = [
+            {"title": "Home", "url": "/"},
+            {"title": "Articles A to Z", "url": "/articles/"},
+            {"title": "Topics", "url": "/tags/"},
+        ]
         if c.search:
             nav.append({"title": "Search", "url": "/search/"})
         menu = sorted(
@@ -279,7 +302,8 @@ class Planner:
             key=lambda d: (d.meta["menu"], d.slug),
         )
         nav += [{"title": d.title, "url": article_url(d)} for d in menu]
-        nav.append({"title": "Get help", "url": "/get-help/"})
+        # Get help is not in the menu: the header's "Get help now" link, outside the collapsed
+        # menu, stands for it on every page.
         support = [
             {
                 "name": s.name,
@@ -300,6 +324,21 @@ class Planner:
             for s in c.support
         ]
         e = c.exit_this_page
+        codes = {s.region for s in c.support} | set(c.emergency)
+        names = {code: c.regions.get(code) or REGION_NAMES.get(code, code) for code in codes}
+        # The site's own region first, then the others by name: the order Get help shows them in.
+        order = sorted(codes, key=lambda code: (code != c.default_region, names[code], code))
+        emergency: list[dict[str, Any]] = []
+        for code in order:
+            number = c.emergency.get(code)
+            if not number:
+                continue
+            same = next((n for n in emergency if n["number"] == number), None)
+            if same is None:
+                tel = re.sub(r"[^\d+]", "", number)
+                emergency.append({"number": number, "tel": tel, "regions": [names[code]]})
+            else:
+                same["regions"].append(names[code])
         return {
             "title": c.title,
             "description": c.description,
@@ -317,10 +356,9 @@ class Planner:
             "default_region": c.default_region,
             "emergency": dict(c.emergency),
             "regions": sorted({s.region for s in c.support}),
-            "region_names": {
-                code: c.regions.get(code, code)
-                for code in sorted({s.region for s in c.support} | set(c.emergency))
-            },
+            "region_names": dict(sorted(names.items())),
+            "region_order": order,
+            "emergency_numbers": emergency,
             "search": c.search,
             "live_reload": self.p.serve,
             # Published standalone pages by slug: the theme links only to pages that exist.
@@ -421,6 +459,8 @@ class Planner:
         def make() -> bytes:
             return render_template(self.env, template, {"site": self.site, **context()})
 
+        if template in NOINDEX_TEMPLATES:
+            url = None  # a page that asks not to be indexed is not offered to crawlers
         self.emit(
             path, (template, key), make, source or f"templates/{template}", url=url, lastmod=lastmod
         )
@@ -432,6 +472,9 @@ class Planner:
         related = self.p.related[doc.path]
         prev = arts[index + 1].path if index + 1 < len(arts) else None
         nxt = arts[index - 1].path if index > 0 else None
+        mine = self.places.get(doc.path, [])
+        if mine:
+            prev = nxt = None  # the path's neighbours stand instead of the chronological ones
         key = (
             self.doc_key(doc),
             self.summary_key(doc.path),
@@ -439,6 +482,16 @@ class Planner:
             prev and self.summary_key(prev),
             nxt and self.summary_key(nxt),
             self._banner(doc),
+            [
+                (
+                    p.path.id,
+                    p.number,
+                    p.count,
+                    p.prev and self.summary_key(p.prev),
+                    p.next and self.summary_key(p.next),
+                )
+                for p in mine
+            ],
         )
         updated = doc.meta.get("updated")
         self.page(
@@ -490,6 +543,17 @@ class Planner:
             "support_first": any(c.content_notes[n["key"]].support_first for n in notes),
             "image": meta.get("image"),
             "image_alt": meta.get("image_alt", ""),
+            "paths": [
+                {
+                    "title": p.path.title,
+                    "url": f"/#path-{p.path.id}",
+                    "number": p.number,
+                    "count": p.count,
+                    "prev": self.summary(p.prev) if p.prev else None,
+                    "next": self.summary(p.next) if p.next else None,
+                }
+                for p in self.places.get(doc.path, [])
+            ],
         }
         jsonld = [
             feeds.article_jsonld(
@@ -587,10 +651,73 @@ class Planner:
                 "page": self._page("home", c.title, "/", c.description, jsonld),
                 "articles": [self.summary(x) for x in latest],
                 "topics": self._sorted_topics(),
+                "paths": [
+                    {
+                        "id": p.id,
+                        "title": p.title,
+                        "description": p.description,
+                        "articles": [self.summary(x) for x in p.articles],
+                    }
+                    for p in self.p.paths
+                ],
             }
 
-        key = ([self.summary_key(x) for x in latest], self._all_topics_key())
+        paths = [(p.id, [self.summary_key(x) for x in p.articles]) for p in self.p.paths]
+        key = ([self.summary_key(x) for x in latest], self._all_topics_key(), paths)
         self.page("index.html", "index.html", key, context, url="/")
+
+    def articles_index(self) -> None:
+        """/articles/: every published article, A to Z, under the letter it starts with."""
+        order = sorted(self.p.articles, key=lambda d: (_sort_title(d.title), d.path))
+        paths = [d.path for d in order]
+
+        def context() -> dict[str, Any]:
+            letters: list[dict[str, Any]] = []
+            for path in paths:
+                s = self.summary(path)
+                letter = _letter(s["title"])
+                if not letters or letters[-1]["letter"] != letter:
+                    letters.append({"letter": letter, "id": _letter_id(letter), "articles": []})
+                letters[-1]["articles"].append(s)
+            return {
+                "page": self._page(
+                    "articles",
+                    "Articles A to Z",
+                    "/articles/",
+                    "Every article on the site, from A to Z, with its summary and content notes.",
+                ),
+                "letters": letters,
+                "count": len(paths),
+            }
+
+        self.page(
+            "articles/index.html",
+            "articles.html",
+            [self.summary_key(x) for x in paths],
+            context,
+            url="/articles/",
+            lastmod=self.p.articles[0].date if self.p.articles else None,
+        )
+
+    def feeds_page(self) -> None:
+        """/feeds/: what a feed is, and the address of each, so a click never ends in raw XML."""
+
+        def context() -> dict[str, Any]:
+            return {
+                "page": self._page(
+                    "feeds",
+                    "Follow new articles",
+                    "/feeds/",
+                    "How to follow new articles in a feed reader, without signing up.",
+                ),
+                "feed": self.abs("/feed.xml"),
+                "topic_feeds": [
+                    {**t, "feed": self.abs(f"/tags/{t['slug']}/feed.xml")}
+                    for t in self._sorted_topics()
+                ],
+            }
+
+        self.page("feeds/index.html", "feeds.html", self._all_topics_key(), context, url="/feeds/")
 
     def _all_topics_key(self) -> list:
         return sorted(self.topic_keys.values())
@@ -650,7 +777,7 @@ class Planner:
             "prev_url": topic_url(topic.slug, n - 1) if n > 1 else None,
             "next_url": topic_url(topic.slug, n + 1) if n < count else None,
         }
-        title = summary["hashtag"] if n == 1 else f"{summary['hashtag']} (page {n} of {count})"
+        title = summary["label"] if n == 1 else f"{summary['label']} (page {n} of {count})"
         return {
             "page": self._page(
                 "topic", title, url, topic.description or f"Articles about {topic.label}."
@@ -704,7 +831,7 @@ class Planner:
 
             def make(topic=topic, summary=summary, paths=paths) -> bytes:
                 return feeds.atom_feed(
-                    title=f"{c.title}: {summary['hashtag']}",
+                    title=f"{c.title}: {summary['label']}",
                     subtitle=topic.description,
                     site_url=self.abs(summary["url"]),
                     feed_url=self.abs(f"/tags/{topic.slug}/feed.xml"),
@@ -767,6 +894,25 @@ class Planner:
         )
 
 
+def _sort_title(title: str) -> tuple[str, str]:
+    """Titles sort as readers look for them: without case or accents, 'Über' beside 'Uber'."""
+    folded = unicodedata.normalize("NFKD", title.casefold())
+    plain = "".join(c for c in folded if not unicodedata.combining(c))
+    return ("".join(c for c in plain if c.isalnum() or c == " ").strip(), title)
+
+
+def _letter(title: str) -> str:
+    """The A-Z heading an article stands under: its first letter, '0-9' for a digit."""
+    first = next((c for c in _sort_title(title)[0] if c.isalnum()), "")
+    if not first:
+        return "#"
+    return "0-9" if first.isdigit() else first.upper()
+
+
+def _letter_id(letter: str) -> str:
+    return "letter-" + ("digits" if letter == "0-9" else "other" if letter == "#" else letter)
+
+
 @dataclass(frozen=True)
 class PlanMemo:
     """What a full plan found, so that the next plan can redo only the pages of edited bodies.
@@ -802,6 +948,8 @@ def plan_site(
     for doc in plan.pages:
         planner.standalone(doc)
     planner.home()
+    planner.articles_index()
+    planner.feeds_page()
     planner.topics()
     planner.fixed_pages()
     planner.feeds()

@@ -41,6 +41,7 @@ from .pages import (
     render_outputs,
 )
 from .references import REFERENCES_FILE, load_references
+from .start_here import resolve_paths
 from .taxonomy import Taxonomy, build_taxonomy, related_articles
 from .writer import WRITING, link_tree, marker_signature, read_manifest, write_site
 
@@ -49,6 +50,7 @@ RESERVED_SLUGS = {
     "tags",
     "articles",
     "search",
+    "feeds",
     "get-help",
     "404",
     "404.html",
@@ -153,6 +155,8 @@ def _build(root: Path, options: BuildOptions | None, reporter, session: Session 
     articles, pages, unpublished, drafts, future = _select(docs, options, now)
     published = [*articles, *pages]
     diags += _check_slugs(articles, pages)
+    paths, path_diags = resolve_paths(config, articles, unpublished)
+    diags += path_diags
 
     # Nothing that a page depends on changed since the last build into this folder: done.
     inputs_digest = _shared_digest(root, options)
@@ -233,6 +237,7 @@ def _build(root: Path, options: BuildOptions | None, reporter, session: Session 
         inputs_digest=inputs_digest,
         previous=previous,
         related=related,
+        paths=paths,
     )
     page_plan = None
     if not template_diags:

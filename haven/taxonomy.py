@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import heapq
+import re
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -34,6 +35,33 @@ def topic_slug(key: str) -> str:
     """The path segment under /tags/: Unicode letters and digits kept, never empty."""
     slug = unicodedata.normalize("NFC", slugify_unicode(key, "-"))
     return slug or fallback_key(key)
+
+
+def hashtag_for(label: str, key: str, aliases: Sequence[str] = (), declared: str = "") -> str:
+    """The topic as a CamelCase hashtag ('#TraumaInformedCare'), read as words by screen readers.
+
+    Made from the label's words unless site.yaml declares one; when the label's words do not
+    spell the key (or an alias), the key itself, so that the hashtag always leads to the topic.
+    """
+    if declared:
+        return declared
+    words = re.findall(r"[^\W_]+", label)
+    camel = "".join(w[:1].upper() + w[1:] for w in words)
+    return "#" + (camel if camel and tag_key(camel) in (key, *aliases) else key)
+
+
+def hashtag_words(hashtag: str) -> list[str]:
+    """'#TraumaInformedCare' -> ['Trauma', 'Informed', 'Care']: where a line may break."""
+    text = hashtag.removeprefix("#")
+    words: list[str] = []
+    for i, c in enumerate(text):
+        if words and c.isupper() and (text[i - 1].islower() or text[i - 1].isdigit()):
+            words.append(c)
+        elif words:
+            words[-1] += c
+        else:
+            words.append(c)
+    return words
 
 
 def _strip_accents(text: str) -> str:
@@ -114,15 +142,18 @@ def build_taxonomy(articles: Sequence[Document], vocabulary) -> Taxonomy:
     for key in sorted(set(members) | set(vocab)):
         if key in vocab:
             label, description, known = vocab[key].label, vocab[key].description, True
+            hashtag = hashtag_for(label, key, vocab[key].aliases, vocab[key].hashtag)
         else:
             counts = spellings[key]
             label = min(counts, key=lambda s: (-counts[s], first_seen[key][s]))
             description, known = "", False
+            hashtag = hashtag_for(label, key)
         slug = topic_slug(key)
         if slug in slugs:
             slug = f"{slug}-{hashlib.sha1(key.encode()).hexdigest()[:6]}"
         slugs[slug] = key
-        topics[key] = Topic(key, slug, label, description, known, tuple(members.get(key, ())))
+        members_of = tuple(members.get(key, ()))
+        topics[key] = Topic(key, slug, label, description, known, members_of, hashtag)
 
     by_plain: dict[str, list[str]] = defaultdict(list)
     for key in topics:

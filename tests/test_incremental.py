@@ -140,11 +140,12 @@ def test_a_title_edit_updates_every_page_that_shows_it(tmp_path):
         for p in site.rglob("*")
         if p.is_file() and "Fifth article" in p.read_text(errors="replace")
     )
-    # The article, its two neighbours, its topic's page and feed, the site's feed.
+    # The article, its two neighbours, the A-Z, its topic's page and feed, the site's feed.
     assert showing == [
         "articles/a04/index.html",
         "articles/a05/index.html",
         "articles/a06/index.html",
+        "articles/index.html",
         "feed.xml",
         "tags/communication/feed.xml",
         "tags/communication/index.html",

@@ -65,21 +65,24 @@ def make_env() -> Environment:
 # --- a realistic context, per docs/architecture.md "Template context" ---------------------------
 
 
-def topic(key: str, label: str, count: int = 2, description: str = "") -> dict:
+def topic(key: str, label: str, words: list[str], count: int = 2, description: str = "") -> dict:
     return {
         "key": key,
         "slug": key,
         "label": label,
-        "hashtag": f"#{key}",
+        "hashtag": "#" + "".join(words),
+        "hashtag_words": words,
         "url": f"/tags/{key}/",
         "count": count,
         "description": description,
     }
 
 
-SELFCARE = topic("selfcare", "Self-care", 3, "Small, realistic ways to be kind to yourself.")
-CONSENT = topic("consent", "Consent", 1, "Consent as an ongoing conversation.")
-KOKORO = topic("心の健康", "心の健康", 1)
+SELFCARE = topic(
+    "selfcare", "Self-care", ["Self", "Care"], 3, "Small, realistic ways to be kind to yourself."
+)
+CONSENT = topic("consent", "Consent", ["Consent"], 1, "Consent as an ongoing conversation.")
+KOKORO = topic("心の健康", "心の健康", ["心の健康"], 1)
 
 NOTES = [
     {"key": "sexual-violence", "label": "sexual assault and rape"},
@@ -108,11 +111,11 @@ def site(**overrides) -> dict:
         "base_path": BASE_PATH + "/",
         "nav": [
             {"title": "Home", "url": "/"},
+            {"title": "Articles A to Z", "url": "/articles/"},
             {"title": "Topics", "url": "/tags/"},
             {"title": "Search", "url": "/search/"},
             {"title": "About", "url": "/about/"},
             {"title": "Contact", "url": "/contact/"},
-            {"title": "Get help", "url": "/get-help/"},
         ],
         "exit": {"enabled": True, "url": EXIT_URL, "history": "replace", "shortcut": True},
         "support": [
@@ -128,6 +131,9 @@ def site(**overrides) -> dict:
                 "hours": "24 hours a day, every day",
                 "cost": "Free",
                 "last_verified": date(2026, 11, 1),
+                "source": "https://988lifeline.org/",
+                "area": "",
+                "content_notes": ["suicide"],
             },
             {
                 "name": "RAINN National Sexual Assault Hotline",
@@ -141,6 +147,9 @@ def site(**overrides) -> dict:
                 "hours": "24 hours a day, every day",
                 "cost": "Free and confidential",
                 "last_verified": date(2026, 11, 1),
+                "source": "https://rainn.org/",
+                "area": "",
+                "content_notes": ["sexual-violence"],
             },
             {
                 "name": "Samaritans",
@@ -154,11 +163,20 @@ def site(**overrides) -> dict:
                 "hours": "Day or night, 365 days a year",
                 "cost": "Free",
                 "last_verified": date(2026, 11, 1),
+                "source": "https://www.samaritans.org/",
+                "area": "",
+                "content_notes": ["suicide"],
             },
         ],
         "default_region": "US",
         "emergency": {"US": "911", "GB": "999"},
         "regions": ["GB", "US"],
+        "region_names": {"GB": "United Kingdom", "US": "United States"},
+        "region_order": ["US", "GB"],
+        "emergency_numbers": [
+            {"number": "911", "tel": "911", "regions": ["United States"]},
+            {"number": "999", "tel": "999", "regions": ["United Kingdom"]},
+        ],
         "search": True,
         "live_reload": False,
         "pages": {
@@ -228,6 +246,7 @@ def article(**overrides) -> dict:
         "support_first": True,
         "image": None,
         "image_alt": None,
+        "paths": [],
     }
     value.update(overrides)
     return value
@@ -246,6 +265,17 @@ def context(kind: str, **overrides) -> tuple[str, dict]:
                     summary("boundaries", "Saying no", topics=(CONSENT,)),
                 ],
                 "topics": [CONSENT, SELFCARE, KOKORO],
+                "paths": [
+                    {
+                        "id": "if-something-happened-recently",
+                        "title": "If something happened recently",
+                        "description": "Gentle first steps.",
+                        "articles": [
+                            summary("trust-after-trauma", "Trust after trauma", NOTES),
+                            summary("boundaries", "Saying no", topics=(CONSENT,)),
+                        ],
+                    }
+                ],
             },
         )
     elif kind == "article":
@@ -264,7 +294,7 @@ def context(kind: str, **overrides) -> tuple[str, dict]:
         name, ctx = (
             "topic.html",
             {
-                "page": page("topic", "#selfcare", "/tags/selfcare/page/2/"),
+                "page": page("topic", "Self-care (page 2 of 3)", "/tags/selfcare/page/2/"),
                 "topic": SELFCARE,
                 "articles": [summary("a", "Resting"), summary("b", "Sleep", NOTES[1:])],
                 "pagination": {
@@ -302,6 +332,38 @@ def context(kind: str, **overrides) -> tuple[str, dict]:
         name, ctx = "search.html", {"page": page("search", "Search", "/search/")}
     elif kind == "404":
         name, ctx = "404.html", {"page": page("404", "Page not found", "/404.html")}
+    elif kind == "articles":
+        name, ctx = (
+            "articles.html",
+            {
+                "page": page("articles", "Articles A to Z", "/articles/"),
+                "letters": [
+                    {
+                        "letter": "S",
+                        "id": "letter-S",
+                        "articles": [summary("boundaries", "Saying no", NOTES[1:])],
+                    },
+                    {
+                        "letter": "T",
+                        "id": "letter-T",
+                        "articles": [summary("trust-after-trauma", "Trust after trauma", NOTES)],
+                    },
+                ],
+                "count": 2,
+            },
+        )
+    elif kind == "feeds":
+        name, ctx = (
+            "feeds.html",
+            {
+                "page": page("feeds", "Follow new articles", "/feeds/"),
+                "feed": abs_url("/feed.xml"),
+                "topic_feeds": [
+                    {**t, "feed": abs_url(f"/tags/{t['slug']}/feed.xml")}
+                    for t in (CONSENT, SELFCARE, KOKORO)
+                ],
+            },
+        )
     else:  # pragma: no cover - a typo in a test
         raise ValueError(kind)
     ctx["site"] = s
@@ -318,7 +380,7 @@ def parse(html: str) -> HTMLParser:
     return HTMLParser(html)
 
 
-KINDS = ["home", "article", "topic", "topics", "page", "help", "search", "404"]
+KINDS = ["home", "article", "topic", "topics", "page", "help", "search", "404", "articles", "feeds"]
 
 
 def all_nodes(tree: HTMLParser):
@@ -449,8 +511,8 @@ def test_title_of_home_is_the_site_title_and_others_add_it():
     assert parse(render("topics")).css_first("title").text() == "Topics | Haven"
 
 
-def test_navigation_marks_the_current_page_and_keeps_get_help_in_place():
-    navs = []
+def test_navigation_marks_the_current_page_and_get_help_now_stands_outside_it():
+    navs, helps = [], []
     for kind in KINDS:
         tree = parse(render(kind))
         links = tree.css('nav[aria-label="Main"] a')
@@ -459,9 +521,33 @@ def test_navigation_marks_the_current_page_and_keeps_get_help_in_place():
             a.attributes["href"] for a in links if a.attributes.get("aria-current") == "page"
         ]
         expected = {"home": ["/haven/"], "topics": ["/haven/tags/"], "search": ["/haven/search/"]}
-        expected.update(help=["/haven/get-help/"], page=["/haven/about/"])
+        expected.update(page=["/haven/about/"], articles=["/haven/articles/"])
         assert current == expected.get(kind, []), kind
-    assert all(n == navs[0] for n in navs) and navs[0][-1] == "Get help"
+        # Get help now: in the header, before the menu and outside it, the same on every page.
+        bar = tree.css_first("header.site-header .site-header__bar")
+        parts = [n for n in bar.iter(include_text=False)]
+        assert [p.attributes.get("class") for p in parts] == ["brand", "help-now", "site-menu"]
+        assert parts[1].tag == "a" and parts[1].text() == "Get help now"
+        assert parts[2].tag == "details" and parts[2].css_first("nav.site-nav") is not None
+        assert parts[2].css_first(".help-now") is None
+        helps.append(parts[1].html)
+    assert all(n == navs[0] for n in navs) and "Get help" not in navs[0]
+    assert navs[0][:2] == ["Home", "Articles A to Z"]
+    assert set(helps) == {'<a class="help-now" href="/haven/get-help/">Get help now</a>'}
+
+
+def test_menu_is_a_disclosure_that_needs_no_javascript():
+    tree = parse(render("article"))
+    menu = tree.css_first("header details.site-menu")
+    assert "open" not in menu.attributes  # closed until opened; wide screens show it by CSS
+    children = [n for n in menu.iter(include_text=False)]
+    assert children[0].tag == "summary" and children[0].text() == "Menu"
+    body = children[1]
+    assert [n.tag for n in body.iter(include_text=False)][:2] == ["nav", "form"]
+    assert body.css_first(".exit-hint") is not None
+    css = CSS.read_text()
+    assert re.search(r"@supports selector\(::details-content\)", css)
+    assert re.search(r"\.site-menu::details-content\s*{[^}]*content-visibility:\s*visible", css)
 
 
 def test_search_form_in_header_is_labelled_and_leads_to_search_page():
@@ -483,8 +569,12 @@ def test_footer_links():
         "Online safety": "/haven/online-safety/",
         "Editorial policy": "/haven/editorial-policy/",
         "Accessibility": "/haven/accessibility/",
-        "Atom feed": "/haven/feed.xml",
+        "Follow new articles": "/haven/feeds/",
     }
+    # No visible link leads to raw XML: feeds are explained on /feeds/ (the <link> stays).
+    for kind in KINDS:
+        tree = parse(render(kind))
+        assert tree.css('a[href$=".xml"]') == [], kind
 
 
 def test_banner_and_live_reload_only_on_the_dev_server():
@@ -600,21 +690,43 @@ def test_article_without_optional_parts():
     assert tree.css(".related") == tree.css(".prev-next") == tree.css(".hashtags") == []
     assert "Updated" not in tree.css_first(".article__meta").text()
     assert "By " not in tree.css_first(".article__meta").text()
-    assert "reviewed" not in tree.css_first(".review").text().lower()
+    review = tree.css_first(".review")
+    assert "Page last reviewed" not in review.text() and "Reviewed by" not in review.text()
+
+
+def test_an_article_without_a_review_says_so_in_one_line_with_the_policy():
+    a = article(reviewed_by=None, last_reviewed=None, next_review=None)
+    tree = parse(render("article", article=a))
+    line = tree.css_first(".review .review__none")
+    assert line.text() == (
+        "This page has not been reviewed yet. How we write and review our content"
+    )
+    assert line.css_first("a").attributes["href"] == "/haven/editorial-policy/"
+    # Without an editorial policy page, the sentence alone, and no link to nowhere.
+    s = site(pages={"contact": "/contact/"})
+    tree = parse(render("article", article=a, site=s))
+    assert tree.css_first(".review__none").text() == "This page has not been reviewed yet."
+    assert tree.css('a[href="/haven/editorial-policy/"]') == []
+    # A recorded review is shown instead, NHS style.
+    tree = parse(render("article"))
+    assert tree.css(".review__none") == []
+    assert "Page last reviewed: 1 November 2026" in tree.css_first(".review").text()
 
 
 def test_hashtags_link_to_topics_and_are_search_filters():
     tree = parse(render("article"))
     tags = tree.css("article .article__header .hashtags a")
-    assert [t.text() for t in tags] == ["#selfcare", "#consent", "#心の健康"]
+    assert [t.text() for t in tags] == ["#SelfCare", "#Consent", "#心の健康"]
+    # A line may break between the words of a hashtag, never inside one.
+    assert tags[0].html.endswith('<span aria-hidden="true">#</span>Self<wbr>Care</a>')
     assert [t.attributes["href"] for t in tags] == [
         "/haven/tags/selfcare/",
         "/haven/tags/consent/",
         "/haven/tags/%E5%BF%83%E3%81%AE%E5%81%A5%E5%BA%B7/",
     ]
-    # Filters show the topic's plain label, without the '#'.
+    # Filters show the topic's plain label, without the '#': the one vocabulary of the site.
     filters = [t.attributes["data-pagefind-filter"] for t in tags]
-    assert all(f.startswith("topic:") and "#" not in f for f in filters) and len(filters) == 3
+    assert filters == ["topic:Self-care", "topic:Consent", "topic:心の健康"]
     # The '#' is not read out by screen readers.
     assert tags[0].css_first("span").attributes["aria-hidden"] == "true"
 
@@ -666,47 +778,165 @@ def test_content_notes_shown_in_listings():
     assert [n.text() for n in tree.css(".card__note")] == ["Content note: talks about self-harm."]
 
 
-def test_support_block_at_top_and_end_when_support_first():
+def test_support_block_once_at_the_top_when_support_first_else_at_the_end():
     tree = parse(render("article"))
     blocks = tree.css("section.get-help")
-    assert [b.attributes["id"] for b in blocks] == ["get-help", "get-help-end"]
+    assert [b.attributes["id"] for b in blocks] == ["get-help"]
     assert blocks[0].parent.tag == "article"  # before the content
-    assert [b.attributes["aria-labelledby"] for b in blocks] == [
-        "get-help-title",
-        "get-help-end-title",
-    ]
+    assert blocks[0].attributes["aria-labelledby"] == "get-help-title"
+    order = [n.attributes.get("id") for n in all_nodes(tree) if n.attributes.get("id")]
+    assert order.index("get-help") < order.index("what-trust-means")
     tree = parse(render("article", article=article(support_first=False)))
     blocks = tree.css("section.get-help")
     assert [b.attributes["id"] for b in blocks] == ["get-help"]
     assert blocks[0].parent.tag == "main"  # after the article
 
 
-def test_support_links_use_the_given_tel_digits():
-    tree = parse(render("article", article=article(support_first=False)))
+def test_support_block_is_region_neutral():
+    tree = parse(render("article", article=article(support_first=False, content_notes=[])))
     block = tree.css_first("#get-help")
-    tels = [(a.attributes["href"], a.text()) for a in block.css('a[href^="tel:"]')]
-    assert tels == [("tel:911", "911"), ("tel:988", "988"), ("tel:+18006564673", "800-656-4673")]
+    # Every region's emergency number in one line, the site's own region first.
+    emergency = block.css_first(".get-help__emergency")
+    assert emergency.text() == "In an emergency, call 911 (United States) or 999 (United Kingdom)."
+    assert [a.attributes["href"] for a in emergency.css("a")] == ["tel:911", "tel:999"]
+    # The default region's lines, in site.yaml's order when no content note matches.
+    assert block.css_first(".get-help__region").text() == "United States support lines:"
+    names = [h.text() for h in block.css(".service__name")]
+    assert names == ["988 Suicide & Crisis Lifeline", "RAINN National Sexual Assault Hotline"]
+    tels = [(a.attributes["href"], a.text()) for a in block.css('.services a[href^="tel:"]')]
+    assert tels == [("tel:988", "988"), ("tel:+18006564673", "800-656-4673")]
     assert [a.attributes["href"] for a in block.css('a[href^="sms:"]')] == ["sms:988"]
-    assert "Samaritans" not in block.text()  # only the default region inline
+    assert "Samaritans" not in block.text()  # the others are one link away
     web = block.css_first('a[href="https://988lifeline.org/"]')
     assert set(web.attributes["rel"].split()) >= {"noreferrer", "noopener"}
-    assert block.css_first('a[href="/haven/get-help/"]') is not None
+    other = block.css_first('a[href="/haven/get-help/#regions"]')
+    assert other.text() == "Support in other countries"
 
 
-def test_help_page_groups_services_by_region_with_emergency_numbers():
+def test_support_lines_for_the_page_content_notes_come_first():
+    notes = [{"key": "sexual-violence", "label": "sexual assault and rape"}]
+    tree = parse(render("article", article=article(content_notes=notes)))
+    names = [h.text() for h in tree.css("#get-help .service__name")]
+    assert names == ["RAINN National Sexual Assault Hotline", "988 Suicide & Crisis Lifeline"]
+
+
+def test_emergency_numbers_shared_by_regions_are_said_once():
+    s = site(
+        emergency_numbers=[
+            {"number": "911", "tel": "911", "regions": ["United States", "Canada"]},
+            {"number": "999", "tel": "999", "regions": ["United Kingdom"]},
+            {"number": "000", "tel": "000", "regions": ["Australia"]},
+        ]
+    )
+    tree = parse(render("article", site=s))
+    assert tree.css_first(".get-help__emergency").text() == (
+        "In an emergency, call 911 (United States, Canada), 999 (United Kingdom) or 000 (Australia)."
+    )
+
+
+def test_help_page_opens_with_the_numbers_default_region_first():
     tree = parse(render("help"))
-    regions = tree.css("section.region")
-    assert [r.css_first("h2").attributes["id"] for r in regions] == ["region-gb", "region-us"]
-    gb, us = regions
+    main = tree.css_first("main")
+    # Before any prose: where-are-you links, then each region's emergency number and lines.
+    switch = main.css_first("nav#regions")
+    jump = [a.attributes["href"] for a in switch.css("a")]
+    assert jump == ["#region-us", "#region-gb", "#other-countries"]
+    regions = main.css("section.region")
+    ids = [r.css_first("h2").attributes["id"] for r in regions]
+    assert ids == ["region-us", "region-gb", "other-countries-title"]
+    us, gb, other = regions
+    assert us.css_first("h2").text() == "United States"
+    assert us.css_first(".region__emergency a").attributes["href"] == "tel:911"
+    assert len(us.css(".service")) == 2
     assert gb.css_first("h2").text() == "United Kingdom"
     assert gb.css_first(".region__emergency a").attributes["href"] == "tel:999"
     assert [h.text() for h in gb.css(".service__name")] == ["Samaritans"]
     assert gb.css_first('a[href^="tel:1"]').attributes["href"] == "tel:116123"
-    assert gb.css_first('a[href^="tel:1"]').text() == "116 123"
-    assert us.css_first(".region__emergency a").attributes["href"] == "tel:911"
-    assert len(us.css(".service")) == 2
-    jump = [a.attributes["href"] for a in tree.css('nav[aria-labelledby="regions-title"] a')]
-    assert jump == ["#region-gb", "#region-us"]
+    # Any other country: a directory, without a referrer.
+    link = other.css_first('a[href="https://findahelpline.com/"]')
+    assert "noreferrer" in link.attributes["rel"].split()
+    # The prose comes last.
+    html = main.html
+    assert html.index('href="tel:') < html.index('id="other-countries"') < html.index("Who we are")
+
+
+def test_help_page_names_the_area_of_a_line():
+    s = site()
+    s["support"][2] = {**s["support"][2], "area": "Scotland"}
+    tree = parse(render("help", site=s))
+    assert tree.css_first("#region-gb").parent.css_first(".service__area").text() == "For Scotland"
+
+
+def test_an_article_in_a_path_shows_its_part_and_the_path_neighbours():
+    paths = [
+        {
+            "title": "Relationships and trust",
+            "url": "/#path-relationships-and-trust",
+            "number": 2,
+            "count": 5,
+            "prev": summary("first", "The first one"),
+            "next": summary("third", "The third one"),
+        }
+    ]
+    name, ctx = context("article", article=article(paths=paths))
+    ctx.update(prev=None, next=None)  # the planner drops the dated neighbours for a path
+    tree = parse(make_env().get_template(name).render(ctx))
+    part = tree.css_first(".article__header .article__path")
+    assert part.text() == "Part 2 of 5 in Relationships and trust"
+    assert part.css_first("a").attributes["href"] == "/haven/#path-relationships-and-trust"
+    nav = tree.css_first("nav.path-nav")
+    label = tree.css_first(f"#{nav.attributes['aria-labelledby']}")
+    assert label.text() == "Relationships and trust: part 2 of 5"
+    assert [(a.attributes["href"], a.text()) for a in nav.css("li a")] == [
+        ("/haven/articles/first/", "Previous in this path The first one"),
+        ("/haven/articles/third/", "Next in this path The third one"),
+    ]
+    assert tree.css('nav[aria-label="More articles"]') == []
+    # Not in a path: the dated neighbours, as before.
+    tree = parse(render("article"))
+    assert tree.css(".article__path") == tree.css(".path-nav") == []
+    assert tree.css_first('nav[aria-label="More articles"] a').text().startswith("Previous article")
+
+
+def test_articles_a_to_z_lists_each_with_its_summary_and_content_note():
+    tree = parse(render("articles"))
+    assert tree.css_first("h1").text() == "Articles A to Z"
+    letters = [a.attributes["href"] for a in tree.css('nav[aria-label="Letters"] a')]
+    assert letters == ["#letter-S", "#letter-T"]
+    sections = tree.css("section.az-letter")
+    assert [s.css_first("h2").text() for s in sections] == ["S", "T"]
+    card = sections[1].css_first(".card")
+    assert card.css_first("h3 a").attributes["href"] == "/haven/articles/trust-after-trauma/"
+    assert card.css_first(".card__summary").text() == "A short summary of trust after trauma."
+    assert card.css_first(".card__note").text() == (
+        "Content note: talks about sexual assault and rape, and self-harm."
+    )
+    assert "All 2 articles" in tree.css_first(".standfirst").text()
+
+
+def test_feeds_page_explains_feeds_and_gives_every_address_as_text():
+    tree = parse(render("feeds"))
+    main = tree.css_first("main")
+    assert main.css_first("h1").text() == "Follow new articles"
+    assert main.css_first(".feed-address code").text() == ORIGIN + "/haven/feed.xml"
+    rows = main.css(".feed-list li")
+    assert [r.attributes["id"] for r in rows] == ["feed-consent", "feed-selfcare", "feed-心の健康"]
+    assert rows[1].css_first("code").text() == ORIGIN + "/haven/tags/selfcare/feed.xml"
+    assert rows[1].css_first(".feed-list__label").text() == "Self-care"
+    assert main.css('a[href$=".xml"]') == []  # addresses to copy, not links to raw XML
+    assert "may see that you follow" in main.text()  # what following leaves behind
+
+
+def test_shift_hint_is_marked_for_keyboards_only():
+    tree = parse(render("article"))
+    keys = tree.css_first(".exit-hint .exit-hint__keys")
+    assert keys.text() == "Press Shift 3 times to leave quickly."
+    css = CSS.read_text()
+    assert re.search(r"\.exit-hint__keys\s*{\s*display:\s*none", css)
+    assert re.search(
+        r"@media \(hover: hover\) and \(pointer: fine\)\s*{\s*\.exit-hint__keys\s*{\s*display:\s*inline",
+        css,
+    )
 
 
 # --- listings ------------------------------------------------------------------------------------
@@ -714,7 +944,9 @@ def test_help_page_groups_services_by_region_with_emergency_numbers():
 
 def test_topic_page_pagination_feed_and_related_topics():
     tree = parse(render("topic"))
-    assert tree.css_first("h1").text() == "#selfcare"
+    # The label is the heading; the hashtag, in CamelCase, is shown beside the count.
+    assert tree.css_first("h1").text() == "Self-care"
+    assert tree.css_first(".topic-label").text().startswith("#SelfCare · 3 articles")
     assert "Small, realistic ways" in tree.css_first(".standfirst").text()
     cards = tree.css(".cards .card")
     assert [c.css_first("h2 a").attributes["href"] for c in cards] == [
@@ -726,8 +958,9 @@ def test_topic_page_pagination_feed_and_related_topics():
     assert nav.css_first('a[rel="next"]').attributes["href"] == "/haven/tags/selfcare/page/3/"
     assert "Page 2 of 3" in nav.text()
     assert tree.css_first('link[rel="prev"]').attributes["href"] == "/haven/tags/selfcare/"
-    feeds = [a.attributes["href"] for a in tree.css('a[href$="feed.xml"]')]
-    assert "/haven/tags/selfcare/feed.xml" in feeds
+    follow = tree.css_first(".feed-link a")
+    assert follow.attributes["href"] == "/haven/feeds/#feed-selfcare"
+    assert follow.text() == "Follow new articles on Self-care"
     alternates = [link.attributes["href"] for link in tree.css('link[rel="alternate"]')]
     assert "/haven/tags/selfcare/feed.xml" in alternates
     related = tree.css_first('section[aria-labelledby="related-topics-title"] a')
@@ -752,25 +985,36 @@ def test_topic_first_and_only_pages():
 def test_topics_index_lists_every_topic_with_its_count():
     tree = parse(render("topics"))
     items = tree.css(".topic-list > li")
-    assert [i.css_first("a").text() for i in items] == ["#consent", "#selfcare", "#心の健康"]
+    assert [i.css_first("h2 a").text() for i in items] == ["Consent", "Self-care", "心の健康"]
     assert [i.css_first(".topic-list__meta").text() for i in items] == [
-        "Consent · 1 article",
-        "Self-care · 3 articles",
-        "心の健康 · 1 article",
+        "#Consent · 1 article",
+        "#SelfCare · 3 articles",
+        "#心の健康 · 1 article",
     ]
 
 
-def test_home_has_intro_latest_articles_topics_and_help_pointer():
+def test_home_leads_with_start_here_paths_then_latest_articles_and_topics():
     tree = parse(render("home"))
     assert tree.css_first("h1").text() == "Haven"
+    headings = [h.text() for h in tree.css("main h2")]
+    assert headings == ["Start here", "Latest articles", "Topics"]
+    path = tree.css_first(".start-here li.path")
+    assert path.attributes["id"] == "path-if-something-happened-recently"
+    assert path.css_first("h3").text() == "If something happened recently"
+    links = [a.attributes["href"] for a in path.css("ol a")]
+    assert links == ["/haven/articles/trust-after-trauma/", "/haven/articles/boundaries/"]
+    assert path.css_first(".path__note").text() == (
+        "Talks about sexual assault and rape, and self-harm."
+    )
+    assert tree.css_first('.start-here a[href="/haven/articles/"]') is not None
     assert len(tree.css("#latest-title + ul .card")) == 2
     items = tree.css(".hashtags--cloud li")
     assert [(li.css_first("a").text(), li.css_first(".count").text()) for li in items] == [
-        ("#consent", "1 article"),
-        ("#selfcare", "3 articles"),
+        ("#Consent", "1 article"),
+        ("#SelfCare", "3 articles"),
         ("#心の健康", "1 article"),
     ]
-    assert tree.css_first(".help-pointer a").attributes["href"] == "/haven/get-help/"
+    assert tree.css(".start-here") and not parse(render("home", paths=[])).css(".start-here")
 
 
 def test_search_page_loads_pagefind_and_works_without_javascript():
@@ -791,7 +1035,13 @@ def test_search_page_loads_pagefind_and_works_without_javascript():
 def test_not_found_page_links_somewhere_useful():
     tree = parse(render("404"))
     hrefs = [a.attributes["href"] for a in tree.css("main a")]
-    assert hrefs == ["/haven/", "/haven/tags/", "/haven/search/", "/haven/get-help/"]
+    assert hrefs == [
+        "/haven/",
+        "/haven/articles/",
+        "/haven/tags/",
+        "/haven/search/",
+        "/haven/get-help/",
+    ]
     assert tree.css_first('meta[name="robots"]').attributes["content"] == "noindex"
 
 
@@ -908,8 +1158,10 @@ def test_article_image_goes_through_url_and_abs_url():
 def test_support_block_for_a_region_without_services_still_points_to_help():
     tree = parse(render("article", site=site(default_region="IE")))
     block = tree.css_first("#get-help")
-    assert block.css("ul") == [] and block.css('a[href^="tel:"]') == []
-    assert block.css_first('a[href="/haven/get-help/"]').text() == "Support in other countries"
+    assert block.css("ul") == [] and block.css('.services a[href^="tel:"]') == []
+    assert (
+        block.css_first('a[href="/haven/get-help/#regions"]').text() == "Support in other countries"
+    )
 
 
 def test_pygments_stylesheet_only_when_the_body_has_code():

@@ -1,7 +1,8 @@
 /* Haven: "Exit this page", after GOV.UK Frontend's component.
-   Click the button or the exit skip link, or press Shift 3 times within 5 seconds, and the page is
-   hidden behind a blank overlay while the browser goes to the neutral exit URL. Without JavaScript
-   both are ordinary links. No storage, no network: nothing here leaves a trace of its own. */
+   Click the button or the exit skip link (or press Enter or Space on either), or press Shift 3
+   times within 5 seconds, and the page is hidden behind a blank overlay while the browser goes to
+   the neutral exit URL. Without JavaScript both are ordinary links, which Enter follows. No
+   storage, no network: nothing here leaves a trace of its own. */
 (function () {
   "use strict";
 
@@ -67,6 +68,18 @@
     if (!el) return;
     event.preventDefault();
     exitPage(el);
+  });
+
+  // Space on an exit control leaves too, as it would on a real button (GOV.UK's Button does the
+  // same): screen-reader users press Space on buttons, and it must not scroll the page instead.
+  // Enter follows the link, and so comes through the click handler above.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== " " && event.key !== "Spacebar") return;
+    var target = event.target;
+    var el = target && target.closest && target.closest(".exit-this-page__button, .js-exit-skiplink");
+    if (!el) return;
+    event.preventDefault();
+    if (!event.repeat) exitPage(el);
   });
 
   function onKeyup(event) {

@@ -91,6 +91,8 @@ def interactive_in(page, scope: str) -> list[str]:
               const box = el.getBoundingClientRect();
               const style = getComputedStyle(el);
               if (box.width === 0 || box.height === 0 || style.visibility === 'hidden') return;
+              // Inside a closed <details> (the phone's menu): laid out, but not shown.
+              if (el.checkVisibility && !el.checkVisibility()) return;
               const id = 'k' + (out.length + 1);
               el.setAttribute('data-kbd', id);
               out.push(id);
