@@ -86,6 +86,38 @@ class ReadabilitySettings:
     flesch_min: float = 50.0
 
 
+# Words and phrases that, in a search, show the support panel above the results (see
+# haven/search.py). Each is matched as whole words, case and hyphens ignored.
+DEFAULT_CRISIS_TERMS = (
+    "suicide",
+    "suicidal",
+    "kill myself",
+    "killing myself",
+    "end my life",
+    "want to die",
+    "self-harm",
+    "selfharm",
+    "hurt myself",
+    "overdose",
+    "rape",
+    "raped",
+    "sexual assault",
+    "sexually assaulted",
+    "assault",
+    "assaulted",
+    "abuse",
+    "abused",
+    "abusive",
+    "domestic violence",
+    "domestic abuse",
+    "violence",
+    "in danger",
+    "not safe",
+    "crisis",
+    "emergency",
+)
+
+
 @dataclass(frozen=True)
 class SiteConfig:
     root: Path
@@ -101,6 +133,7 @@ class SiteConfig:
     broken_md_links: str = ERROR
     author: str = ""
     search: bool = True
+    crisis_terms: tuple[str, ...] = DEFAULT_CRISIS_TERMS
     topics: tuple[TopicDef, ...] = ()
     content_notes: Mapping[str, ContentNoteDef] = field(default_factory=dict)
     exit_this_page: ExitSettings = field(default_factory=ExitSettings)
@@ -203,6 +236,13 @@ def _date(v: Any) -> date:
         raise _Bad(f"expected a date YYYY-MM-DD, got {v!r}") from None
 
 
+def _term(v: Any) -> str:
+    text = _nonempty(v)
+    if not any(c.isalnum() for c in text):
+        raise _Bad(f"{text!r} has no letters or digits")
+    return text
+
+
 def _list_of(check: Callable[[Any], Any]) -> Callable[[Any], tuple]:
     def parse(v: Any) -> tuple:
         if v is None:
@@ -238,6 +278,11 @@ OPTIONS: dict[str, tuple[Callable[[Any], Any], Any, str]] = {
     ),
     "author": (_str, "", "Default author of articles."),
     "search": (_bool, True, "Build the Pagefind search index."),
+    "crisis_terms": (
+        _list_of(_term),
+        DEFAULT_CRISIS_TERMS,
+        "Words and phrases that show the support panel above search results.",
+    ),
     "topics": (None, (), "Vocabulary of topics: key, label, description, aliases."),
     "content_notes": (None, {}, "Vocabulary of content notes: key, label, support_first."),
     "exit_this_page": (None, ExitSettings(), "Quick exit: enabled, url, history, shortcut."),
