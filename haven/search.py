@@ -44,7 +44,6 @@ from .model import ERROR, Diagnostic, Document
 
 BUNDLE_DIR = "pagefind"
 DATA_PATH = "search/data.json"  # output path of the browser's help data
-RECORDS_VERSION = "1"  # bump when what a record holds, or how it is written, changes
 TIMEOUT_SECONDS = 600
 KEYWORD_WEIGHT = 10  # Pagefind's highest: Get help outranks any article for a crisis word
 VOCABULARY_BYTES = 12_000  # the vocabulary's share of the search page's weight budget
@@ -271,7 +270,7 @@ def records_key(
     def add(*parts: object) -> None:
         h.update(repr(parts).encode("utf-8"))
 
-    add(RECORDS_VERSION, _SOURCE, _pagefind_version(), config.language, config.base_path)
+    add(_SOURCE, _pagefind_version(), config.language, config.base_path)
     add(config.crisis_terms, config.default_region, sorted(config.emergency.items()))
     add(config.support, sorted(config.regions.items()))
     add(sorted((k, n.label) for k, n in config.content_notes.items()))
@@ -328,7 +327,6 @@ def search_data(config: SiteConfig, records: Sequence[SearchRecord]) -> bytes:
     lines = [
         {
             "name": s.name + (f" ({s.area})" if s.area else ""),
-            "what": s.what,
             "phone": s.phone,
             "tel": s.tel,
             "text": s.text,

@@ -150,17 +150,15 @@
       help.lines.forEach(function (s) {
         var li = el("li");
         li.appendChild(el("strong", {}, s.name));
-        if (s.what) li.appendChild(document.createTextNode(": " + s.what + "."));
         if (s.phone) {
-          li.appendChild(document.createTextNode(" Call "));
+          li.appendChild(document.createTextNode(": call "));
           li.appendChild(link("tel:" + s.tel, s.phone));
         }
         if (s.text) {
-          li.appendChild(document.createTextNode(s.phone ? " or text " : " Text "));
+          li.appendChild(document.createTextNode(s.phone ? " or text " : ": text "));
           li.appendChild(link("sms:" + s.sms, s.text));
         }
-        if (s.phone || s.text) li.appendChild(document.createTextNode("."));
-        if (s.hours) li.appendChild(document.createTextNode(" " + s.hours + "."));
+        li.appendChild(document.createTextNode(s.hours ? ", " + s.hours.charAt(0).toLowerCase() + s.hours.slice(1) + "." : "."));
         ul.appendChild(li);
       });
       box.appendChild(ul);
@@ -245,10 +243,9 @@
       p.appendChild(document.createTextNode("?"));
       top.appendChild(p);
     }
-    var n = results.length;
-    this.status.textContent = n ? n + (n === 1 ? " result" : " results") + " for \u201c" + query + "\u201d"
-      : "Nothing on this site matches \u201c" + query + "\u201d.";
+    var n = results.length, token = this.token;
     if (!n) {
+      this.status.textContent = "Nothing on this site matches \u201c" + query + "\u201d.";
       out.appendChild(ways("You could try other words, or:"));
       return;
     }
@@ -274,7 +271,13 @@
     more.addEventListener("click", function () {
       page().then(function (first) { if (first) first.focus(); });
     });
-    page();
+    // The count is announced once the first results are there to be read.
+    page().then(function () {
+      if (token !== view.token) return;
+      view.status.textContent = n + (n === 1 ? " result" : " results") + " for \u201c" + query + "\u201d";
+    }, function () {
+      if (token === view.token) view.status.textContent = "Search is not available right now.";
+    });
     out.appendChild(more);
     if (this.footer) out.appendChild(ways("Not what you need?"));
   };
