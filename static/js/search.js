@@ -30,6 +30,9 @@
     event.preventDefault();
     var query = input.value;
     if (!query.trim()) return input.focus();
+    // A box in a collapsed menu (a <details> on small screens): close it so the results show.
+    var menu = form.closest ? form.closest("details") : null;
+    if (menu) menu.open = false;
     load().then(function (search) {
       search.fromHeader(query, input);
     }, function () {
