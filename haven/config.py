@@ -172,6 +172,13 @@ def _nonempty(v: Any) -> str:
     return s
 
 
+def _term(v: Any) -> str:
+    text = _nonempty(v)
+    if not any(c.isalnum() for c in text):
+        raise _Bad(f"{text!r} has no letters or digits")
+    return text
+
+
 def _bool(v: Any) -> bool:
     if not isinstance(v, bool):
         raise _Bad(f"expected true or false, got {v!r}")
@@ -234,13 +241,6 @@ def _date(v: Any) -> date:
         return date.fromisoformat(str(v))
     except ValueError:
         raise _Bad(f"expected a date YYYY-MM-DD, got {v!r}") from None
-
-
-def _term(v: Any) -> str:
-    text = _nonempty(v)
-    if not any(c.isalnum() for c in text):
-        raise _Bad(f"{text!r} has no letters or digits")
-    return text
 
 
 def _list_of(check: Callable[[Any], Any]) -> Callable[[Any], tuple]:
