@@ -336,8 +336,15 @@ def search_data(config: SiteConfig, records: Sequence[SearchRecord]) -> bytes:
         for s in config.support
         if s.region == default
     ]
+    # Words that ask for a line: Get help comes first for them (and for every crisis term).
+    pins = set(map(normalise_term, HELP_WORDS))
+    for s in config.support:
+        pins.update(w for w in normalise_term(s.name).split() if len(w) >= 4 or w.isdigit())
+        pins.update(x for x in (s.tel, s.sms) if x)
+    pins.update(re.sub(r"[^\d]", "", n) for n in config.emergency.values())
     data = {
         "crisis": sorted({t for t in map(normalise_term, config.crisis_terms) if t}),
+        "pin": sorted(w for w in pins if w),
         "help": {
             "region": config.regions.get(default, default) if default else "",
             "lines": lines,
@@ -382,6 +389,10 @@ def record_html(record: SearchRecord, language: str) -> str:
         out.append(f'<p data-pagefind-weight="{KEYWORD_WEIGHT}">{e(words)}</p>\n')
     out.append("<div data-pagefind-ignore>")
     out.append(f'<span data-pagefind-meta="kind">{e(record.kind)}</span>')
+    if record.kind == "help":
+        # One value only, so the filter's file is the same on every run: the browser asks for
+        # the help pages alone, to put them first.
+        out.append('<span data-pagefind-filter="help">yes</span>')
     if record.content_note:
         out.append(f'<span data-pagefind-meta="content_note">{e(record.content_note)}</span>')
     for label in record.topics:

@@ -197,6 +197,10 @@ def test_get_help_comes_first_and_answers_every_crisis_term(tmp_path):
     html = search.record_html(first, "en")
     weighted = HTMLParser(html).css_first(f'[data-pagefind-weight="{search.KEYWORD_WEIGHT}"]')
     assert "suicide" in weighted.text() and "hotline" in weighted.text()
+    # A filter with one value, for the browser to ask for the help pages alone.
+    assert HTMLParser(html).css_first('[data-pagefind-filter="help"]').text() == "yes"
+    article = next(r for r in records if r.kind == "article")
+    assert 'data-pagefind-filter="help"' not in search.record_html(article, "en")
     assert search.KEYWORD_WEIGHT == 10  # Pagefind's highest: above any article's title (7)
 
 
@@ -291,6 +295,9 @@ def test_search_data_has_the_panel_lines_crisis_terms_and_vocabulary(tmp_path):
         {"region": "United States", "number": "911", "tel": "911"},
     ]
     assert "feeling" in data["words"] and "noticing" in data["words"]
+    # Words that ask for a line put Get help first: the lines' names and numbers, 'helpline'.
+    for word in ("other", "line", "116123", "988", "999", "911", "helpline", "hotline"):
+        assert word in data["pin"], word
 
 
 def test_crisis_terms_default_and_bad_values_name_the_key(tmp_path):

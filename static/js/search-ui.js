@@ -212,12 +212,22 @@
       var filters = view.topic && view.topic.value ? { topic: [view.topic.value] } : {};
       var words = data.words.concat(data.crisis.filter(function (t) { return t.indexOf(" ") < 0; }));
       var doubtful = unknown(query, words);
-      return Promise.all([pf.search(query, { filters: filters })].concat(doubtful.map(function (w) {
+      var urgent = crisis(query, data.crisis);
+      // For a crisis term or a word that asks for a line, the help pages come first: asked for
+      // on their own, beside the search of the whole site.
+      var help = urgent || norm(query).split(" ").some(function (w) { return data.pin.indexOf(w) >= 0; })
+        ? pf.search(query, { filters: { help: "yes" } }) : null;
+      return Promise.all([pf.search(query, { filters: filters }), help].concat(doubtful.map(function (w) {
         return pf.search(w);
       }))).then(function (found) {
         if (token !== view.token) return;
-        var lost = doubtful.filter(function (w, i) { return !found[i + 1] || !found[i + 1].results.length; });
-        view.show(query, data, found[0] ? found[0].results : [], lost.length ? suggest(query, words, lost) : "");
+        var lost = doubtful.filter(function (w, i) { return !found[i + 2] || !found[i + 2].results.length; });
+        view.show(query, data, {
+          results: found[0] ? found[0].results : [],
+          first: found[1] && !view.filtered() ? found[1].results : [],
+          urgent: urgent,
+          better: lost.length ? suggest(query, words, lost) : ""
+        });
       });
     }).catch(function () {
       if (token !== view.token) return;
@@ -227,10 +237,12 @@
     });
   };
 
-  View.prototype.show = function (query, data, results, better) {
-    var view = this, out = this.out, top = this.top;
+  View.prototype.filtered = function () { return !!(this.topic && this.topic.value); };
+
+  View.prototype.show = function (query, data, found) {
+    var view = this, out = this.out, top = this.top, results = found.results, better = found.better;
     top.textContent = out.textContent = "";
-    if (crisis(query, data.crisis)) top.appendChild(helpPanel(data.help, this.level));
+    if (found.urgent) top.appendChild(helpPanel(data.help, this.level));
     if (better && better !== norm(query)) {
       var p = el("p", { "class": "search-suggest" }, "Did you mean ");
       var b = el("button", { type: "button", "class": "search-suggest__word" }, better);
@@ -252,14 +264,18 @@
     var list = el("ol", { "class": "search-results" });
     out.appendChild(list);
     var more = el("button", { type: "button", "class": "search-more" }, "Show more results");
-    var shown = 0;
+    var shown = 0, pinned = {};
+    var head = Promise.all(found.first.map(function (r) { return r.data(); })).then(function (items) {
+      items.forEach(function (d) { pinned[d.url] = true; list.appendChild(view.result(d)); });
+    });
     function page() {
       var slice = results.slice(shown, shown + PAGE);
       shown += slice.length;
       more.hidden = true;
-      return Promise.all(slice.map(function (r) { return r.data(); })).then(function (items) {
+      return Promise.all([head].concat(slice.map(function (r) { return r.data(); }))).then(function (items) {
         var first = null;
-        items.forEach(function (d) {
+        items.slice(1).forEach(function (d) {
+          if (pinned[d.url]) return;
           var li = view.result(d);
           first = first || li.querySelector("a");
           list.appendChild(li);
