@@ -328,6 +328,9 @@
     var input = root.querySelector("input[type=search]");
     var topic = root.querySelector("select");
     pageView = new View(root.querySelector(".search-results-box"), input, 2, topic);
+    // The filter goes under the support panel, which must be the first thing after the box.
+    var filter = root.querySelector(".search-filter");
+    if (filter) pageView.box.insertBefore(filter, pageView.status);
     form.hidden = false;
     Array.prototype.forEach.call(document.querySelectorAll(".search-nojs"), function (n) { n.hidden = true; });
     var timer = 0;
