@@ -100,6 +100,38 @@ class ReadabilitySettings:
     flesch_min: float = 50.0
 
 
+# Words and phrases that, in a search, show the support panel above the results (see
+# haven/search.py). Each is matched as whole words, case and hyphens ignored.
+DEFAULT_CRISIS_TERMS = (
+    "suicide",
+    "suicidal",
+    "kill myself",
+    "killing myself",
+    "end my life",
+    "want to die",
+    "self-harm",
+    "selfharm",
+    "hurt myself",
+    "overdose",
+    "rape",
+    "raped",
+    "sexual assault",
+    "sexually assaulted",
+    "assault",
+    "assaulted",
+    "abuse",
+    "abused",
+    "abusive",
+    "domestic violence",
+    "domestic abuse",
+    "violence",
+    "in danger",
+    "not safe",
+    "crisis",
+    "emergency",
+)
+
+
 @dataclass(frozen=True)
 class SiteConfig:
     root: Path
@@ -116,6 +148,7 @@ class SiteConfig:
     author: str = ""
     search: bool = True
     start_here: tuple[StartPath, ...] = ()
+    crisis_terms: tuple[str, ...] = DEFAULT_CRISIS_TERMS
     topics: tuple[TopicDef, ...] = ()
     content_notes: Mapping[str, ContentNoteDef] = field(default_factory=dict)
     exit_this_page: ExitSettings = field(default_factory=ExitSettings)
@@ -152,6 +185,13 @@ def _nonempty(v: Any) -> str:
     if not s:
         raise _Bad("must not be empty")
     return s
+
+
+def _term(v: Any) -> str:
+    text = _nonempty(v)
+    if not any(c.isalnum() for c in text):
+        raise _Bad(f"{text!r} has no letters or digits")
+    return text
 
 
 def _bool(v: Any) -> bool:
@@ -321,6 +361,11 @@ OPTIONS: dict[str, tuple[Callable[[Any], Any], Any, str]] = {
         None,
         (),
         "Reading paths on the home page: title, description, articles (file names, in order).",
+    ),
+    "crisis_terms": (
+        _list_of(_term),
+        DEFAULT_CRISIS_TERMS,
+        "Words and phrases that show the support panel above search results.",
     ),
     "topics": (None, (), "Vocabulary of topics: key, label, description, aliases, hashtag."),
     "content_notes": (None, {}, "Vocabulary of content notes: key, label, support_first."),

@@ -859,7 +859,9 @@ class Planner:
                 "search.html",
                 (),
                 lambda: {
-                    "page": self._page("search", "Search", "/search/", "Search the articles.")
+                    "page": self._page("search", "Search", "/search/", "Search the articles."),
+                    # The A-Z of articles, when the site has one, for readers without JavaScript.
+                    "az": any(o.path == "articles/index.html" for o in self.outputs),
                 },
                 url="/search/",
             )

@@ -258,26 +258,17 @@ def _build(root: Path, options: BuildOptions | None, reporter, session: Session 
         raise ContentError(f"{len(errors)} error(s)", diags)
 
     reporter.stage("writing")
-    manifest = dict(
-        page_plan.manifest, generator=f"haven {__version__}", search=bool(config.search)
-    )
-    html_jobs = sum(page_plan.outputs[i].path.endswith(".html") for i, _ in page_plan.jobs)
-    before_swap = None
+    search_key, before_swap = False, None
     if config.search and not options.serve:
-        from .search import index_site
-
-        def before_swap(staging: Path, changed: list[str]) -> list[Diagnostic]:
-            # The index depends only on the pages: when none changed, keep the previous one.
-            old_index = out / "pagefind"
-            if not any(p.endswith(".html") for p in changed) and old_index.is_dir():
-                if link_tree(old_index, staging / "pagefind"):
-                    return []
-            reporter.stage("indexing")
-            return index_site(staging, base_path=config.base_path)
+        search_key, before_swap = _search_index(
+            config, out, options, pages, articles, bodies, taxonomy, now, page_plan, reporter
+        )
+    manifest = dict(page_plan.manifest, generator=f"haven {__version__}", search=search_key)
 
     # A few pages to replace: write them into the folder itself, without copying the site.
-    # (The search index needs a complete copy of the site, so it keeps the staging folder.)
-    in_place = bool(previous) and (before_swap is None or html_jobs == 0)
+    # (A new search index is written into the staging folder, so it keeps the staged write.)
+    keep_index = before_swap is not None and before_swap.keeps
+    in_place = bool(previous) and (before_swap is None or keep_index)
     in_place = in_place and len(page_plan.jobs) <= max(64, len(page_plan.outputs) // 8)
     try:
         stats = write_site(
@@ -324,6 +315,64 @@ def _build(root: Path, options: BuildOptions | None, reporter, session: Session 
         save_cache(root, "last-build", last)
         save_cache(root, "plans", plans)
     return result
+
+
+class _IndexStep:
+    """The writer's `before_swap` for search: keep the previous index, or index the records."""
+
+    def __init__(self, out: Path, keeps: bool, records, make, language: str, reporter):
+        self.out, self.keeps, self.records, self.make = out, keeps, records, make
+        self.language, self.reporter = language, reporter
+
+    def __call__(self, staging: Path, changed: list[str]) -> list[Diagnostic]:
+        from .search import BUNDLE_DIR, index_records
+
+        if self.keeps and link_tree(self.out / BUNDLE_DIR, staging / BUNDLE_DIR):
+            return []
+        self.reporter.stage("indexing")
+        records = self.records if self.records is not None else self.make()
+        return index_records(records, staging, language=self.language)
+
+
+def _search_index(config, out, options, pages, articles, bodies, taxonomy, now, plan, reporter):
+    """The search records' key, `search/data.json` added to the plan, and the index step.
+
+    The index and the data change only with what the records are made of (titles, summaries,
+    bodies, topics, support lines): a template or a stylesheet edit keeps the previous index.
+    """
+    from . import search
+
+    def topics_of(path: str) -> list[str]:
+        return [taxonomy.topics[k].label for k in taxonomy.by_article.get(path, ())]
+
+    def html_of(path: str) -> str:
+        found = bodies.store.body_html(bodies.keys[path])
+        return found if found is not None else bodies.body_of(path).html
+
+    def make() -> list:
+        return search.make_records(
+            config, pages, articles, html_of=html_of, topics_of=topics_of, now=now
+        )
+
+    key = search.records_key(
+        config, pages, articles, body_keys=bodies.keys, topics_of=topics_of, now=now
+    )
+    old = {} if options.clean or (out / WRITING).exists() else read_manifest(out)
+    old_data = old.get("digests", {}).get(search.DATA_PATH)
+    keeps = bool(
+        old.get("search") == key
+        and old_data
+        and (out / search.BUNDLE_DIR / "pagefind-entry.json").is_file()
+    )
+    records = None
+    if keeps:
+        plan.outputs.append(Output(search.DATA_PATH, None, "haven/search.py", reuse=old_data))
+    else:
+        reporter.stage("search records")
+        records = make()
+        data = search.search_data(config, records)
+        plan.outputs.append(Output(search.DATA_PATH, data, "haven/search.py"))
+    return key, _IndexStep(out, keeps, records, make, config.language, reporter)
 
 
 def _shared_digest(root: Path, options: BuildOptions) -> str:

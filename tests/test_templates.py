@@ -554,8 +554,10 @@ def test_search_form_in_header_is_labelled_and_leads_to_search_page():
     tree = parse(render("article"))
     form = tree.css_first("header form[role=search]")
     assert form.attributes["action"] == "/haven/search/"
-    field = form.css_first("input[name=q]")
+    field = form.css_first("input[type=search]")
     assert form.css_first(f'label[for="{field.attributes["id"]}"]') is not None
+    # Nothing of what is typed travels with the form (see tests/test_search.py).
+    assert form.css("[name]") == []
     assert parse(render("article", site=site(search=False))).css("form[role=search]") == []
 
 
@@ -618,8 +620,8 @@ def test_hostile_title_is_escaped_in_title_h1_attributes_and_json_ld():
     blocks = tree.css('script[type="application/ld+json"]')
     assert len(blocks) == 1
     assert json.loads(blocks[0].text())["headline"] == EVIL
-    # Only the template's own scripts exist: exit.js and the one JSON-LD block.
-    assert len(tree.css("script")) == 2
+    # Only the template's own scripts exist: exit.js, search.js and the one JSON-LD block.
+    assert len(tree.css("script")) == 3
 
 
 def test_json_ld_blocks_one_per_item_and_none_when_empty():
@@ -1017,17 +1019,17 @@ def test_home_leads_with_start_here_paths_then_latest_articles_and_topics():
     assert tree.css(".start-here") and not parse(render("home", paths=[])).css(".start-here")
 
 
-def test_search_page_loads_pagefind_and_works_without_javascript():
+def test_search_page_loads_search_and_works_without_javascript():
     tree = parse(render("search"))
     assert tree.css_first("div#search") is not None
     srcs = [s.attributes["src"] for s in tree.css("script[src]")]
-    assert srcs.index("/haven/pagefind/pagefind-ui.js") < srcs.index("/haven/static/js/search.js")
-    assert tree.css_first('link[rel="stylesheet"][href="/haven/pagefind/pagefind-ui.css"]')
-    noscript = tree.css_first("noscript").html
-    assert 'href="/haven/tags/"' in noscript
+    assert srcs.index("/haven/static/js/search-ui.js") < srcs.index("/haven/static/js/search.js")
+    assert tree.css_first('link[rel="stylesheet"][href="/haven/static/css/search.css"]')
+    assert "hidden" in tree.css_first("#search form").attributes  # shown by the script
+    assert 'href="/haven/tags/"' in tree.css_first("main").html
     tree = parse(render("search", site=site(search=False)))
     assert tree.css("div#search") == [] and not any(
-        "pagefind" in s for s in map(str, tree.css("script"))
+        "search-ui" in s for s in map(str, tree.css("script"))
     )
     assert tree.css_first('main a[href="/haven/tags/"]') is not None
 

@@ -1,35 +1,46 @@
-/* Haven: start Pagefind's search UI on the search page and run the query from ?q=. */
+/* Haven's header search box: on every page, so kept small. Submitting it loads the search script
+   (static/js/search-ui.js), which shows the results in this page; the words are never put in the
+   address or the history. Without JavaScript the form leads to /search/ and carries nothing, as
+   the box has no name. */
 (function () {
   "use strict";
-  var el = document.getElementById("search");
-  if (!el) return;
-  if (typeof window.PagefindUI !== "function") {
-    // The index was not built (or failed to load): point to the topics instead of an empty box.
-    var note = document.querySelector(".search-unavailable");
-    if (note) note.hidden = false;
-    return;
-  }
-  function escapeHtml(text) {
-    return String(text).replace(/[&<>"']/g, function (c) {
-      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
-    });
-  }
-  var ui = new window.PagefindUI({
-    element: "#search",
-    showSubResults: true,
-    showImages: false,
-    // Content notes travel with the result, so a reader can choose before opening a page.
-    processResult: function (result) {
-      if (result.meta && result.meta.content_note) {
-        result.excerpt = "<strong class=\"search-note\">Content note: " +
-          escapeHtml(result.meta.content_note.replace(/^This page /, "")) + "</strong> " + result.excerpt;
-      }
-      return result;
+  var form = document.querySelector("form.site-search");
+  if (!form || !window.Promise) return;
+  var input = form.querySelector("input");
+  var ui = null;
+
+  function load() {
+    if (!ui) {
+      ui = new Promise(function (done, fail) {
+        if (window.HavenSearch) return done(window.HavenSearch);
+        var script = document.createElement("script");
+        script.src = (form.getAttribute("data-base") || "/") + "static/js/search-ui.js";
+        script.onload = function () {
+          if (window.HavenSearch) done(window.HavenSearch); else fail();
+        };
+        script.onerror = fail;
+        document.head.appendChild(script);
+      });
+      ui.catch(function () { ui = null; });
     }
+    return ui;
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var query = input.value;
+    if (!query.trim()) return input.focus();
+    // A box in a collapsed menu (a <details> on small screens): close it so the results show.
+    var menu = form.closest ? form.closest("details") : null;
+    if (menu) menu.open = false;
+    load().then(function (search) {
+      search.fromHeader(query, input);
+    }, function () {
+      // No search here: the search page offers the other ways in, and is not told the words.
+      window.location.assign(form.action);
+    });
   });
-  // Pagefind's box is named only by its placeholder; give it a real accessible name.
-  var input = el.querySelector("input[type=text], input[type=search], input:not([type])");
-  if (input && !input.hasAttribute("aria-label")) input.setAttribute("aria-label", "Search articles");
-  var q = new URLSearchParams(window.location.search).get("q");
-  if (q && q.trim()) ui.triggerSearch(q.trim());
+
+  // A page kept for Back must not show the words to the next person who uses the device.
+  window.addEventListener("pagehide", function () { input.value = ""; });
 })();
