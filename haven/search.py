@@ -8,6 +8,10 @@ Sub-paths: Pagefind stores site-relative result URLs (`/articles/x/`), and its s
 bundle path from their own `<script src>` and the result base URL from the part of that path
 before `pagefind/`. Loading `{{ url('/pagefind/pagefind-ui.js') }}` is therefore enough for the
 site to search correctly at `/haven/`; `ui_options()` gives the same values explicitly.
+
+Pagefind dies with the build (on Linux): a `kill -9` of the build leaves no Pagefind writing into
+a staging folder; that folder and Pagefind's working folder beside it carry the writer's staging
+mark, so the next build removes them.
 """
 
 from __future__ import annotations
@@ -16,12 +20,13 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 from .model import ERROR, Diagnostic
+from .pool import die_with_parent
 
 BUNDLE_DIR = "pagefind"
+STAGING_MARK = ".haven-staging"  # as haven/writer.py marks its staging folders
 TIMEOUT_SECONDS = 600
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -86,23 +91,31 @@ def index_site(site_dir: Path, *, base_path: str = "/", quiet: bool = True) -> l
     # environment setting cannot change the index (or switch on `--serve`).
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith("PAGEFIND_")}
     env["NO_COLOR"] = "1"
+    # Beside the site, named like a staging folder of the writer and marked as one: if the
+    # build is killed, the next build removes it with the staging folder.
+    cwd = site_dir.with_name(f"{site_dir.name}-pagefind")
     try:
-        with tempfile.TemporaryDirectory(prefix="haven-pagefind-") as cwd:
-            done = subprocess.run(
-                command,
-                cwd=cwd,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                encoding="utf-8",
-                errors="replace",
-                timeout=TIMEOUT_SECONDS,
-            )
+        shutil.rmtree(cwd, ignore_errors=True)
+        cwd.mkdir()
+        (cwd / STAGING_MARK).touch()
+        done = subprocess.run(
+            command,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            timeout=TIMEOUT_SECONDS,
+            preexec_fn=die_with_parent,
+        )
     except subprocess.TimeoutExpired:
         return [_error(f"Pagefind did not finish within {TIMEOUT_SECONDS} seconds")]
     except OSError as exc:
         return [_error(f"could not run Pagefind ({binary}): {exc.strerror or exc}")]
+    finally:
+        shutil.rmtree(cwd, ignore_errors=True)
     if done.returncode != 0:
         detail = _clean(done.stderr) or _clean(done.stdout) or "no output"
         return [
