@@ -11,7 +11,13 @@ PROJECT = Path(__file__).resolve().parent.parent
 
 def ruff(*args: str) -> subprocess.CompletedProcess:
     # The ruff installed beside this Python, not whichever one is first on PATH.
-    return subprocess.run([sys.executable, "-m", "ruff", *args], cwd=PROJECT, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "ruff", *args],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_ruff_check():
