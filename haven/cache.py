@@ -246,7 +246,7 @@ def _decode_doc(text: str) -> tuple[tuple, tuple]:
 
 
 def _remove_pickles(folder: Path) -> None:
-    """Remove the pickles and compiled templates that Haven before 0.2 kept here: never read."""
+    """Remove the pickles and compiled templates that earlier Haven kept here: never read."""
     for old in folder.glob("*.pickle"):
         old.unlink(missing_ok=True)
     if (folder / "jinja").is_dir():

@@ -30,7 +30,7 @@ from .errors import UsageError
 from .external import ExternalSettings, UrlCheck, check_urls, normalise_url, split_fragment
 from .model import ERROR, WARNING, Problem
 
-MANIFEST = ".haven-build.json"  # where Haven before 0.2 kept the manifest, in the output
+MANIFEST = ".haven-build.json"  # where earlier builds kept the manifest, in the output
 IGNORE = "ignore"
 LEVELS = (ERROR, WARNING, IGNORE)
 
@@ -185,7 +185,7 @@ def check_site(
 def read_manifest(
     out_dir: Path, raw: Mapping[str, Any] | None = None
 ) -> tuple[Manifest | None, list[Problem]]:
-    """The manifest from `raw` (the build state), else from a folder built by Haven before 0.2;
+    """The manifest from `raw` (the build state), else from a folder built by an earlier Haven;
     or None and a problem saying why it could not be used."""
     if raw is None:
         path = Path(out_dir) / MANIFEST

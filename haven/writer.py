@@ -105,7 +105,7 @@ def check_output_folder(out: Path, root: Path) -> None:
 
 
 def is_ours(out: Path) -> bool:
-    """True when the folder has Haven's marker (or the marker of Haven before 0.2)."""
+    """True when the folder has Haven's marker (or the one earlier Haven wrote)."""
     return (out / MARKER).is_file() or (out / LEGACY_MARKER).is_file()
 
 
@@ -314,7 +314,7 @@ class _Lock:
 
 
 def _holder(text: str) -> tuple[int, str | None]:
-    """(pid, start time) from a lock file's record; a bare pid is how Haven 0.1 wrote it."""
+    """(pid, start time) from a lock file's record; a bare pid is how earlier Haven wrote it."""
     try:
         data = json.loads(text)
     except ValueError:
