@@ -697,7 +697,6 @@ TEMPLATE_IDS = frozenset(
         "summary",
         "references",
         "get-help",
-        "get-help-title",
         "get-help-end",
         "get-help-end-title",
         "cn-title",
