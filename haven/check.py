@@ -1,19 +1,24 @@
 """`check`: the link checker and the site policies over a built site, as one report.
 
+The build's record of the folder (each page's source and links, unpublished URLs) comes from the
+build state in `.cache/haven/`; without it the check still runs and says what it cannot do. A
+site older than its sources (after previewing with `serve`, which builds elsewhere) is a warning.
+
 Each HTML page of the output is parsed once, for both. What a page gives (its ids and URLs for the
-link checker, its policy findings) is kept in `.cache/haven/check-pages.pickle` under the file's
-size, mtime and inode, so a check after a rebuild parses only the pages the build rewrote (the
-writer writes a changed page as a new file and hard-links the others). Reading levels are kept
-in `readability.pickle` under a digest of the article's body, so unchanged articles are neither
-rendered nor measured again.
+link checker, its policy findings) is kept in the cache (`check-pages`) under the file's size,
+mtime and inode, so a check after a rebuild parses only the pages the build rewrote (the writer
+writes a changed page as a new file and hard-links the others). Reading levels are kept
+(`readability`) under a digest of the article's body, so unchanged articles are neither rendered
+nor measured again.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import hashlib
+import json
 import os
-from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -22,15 +27,25 @@ from selectolax.lexbor import LexborHTMLParser
 
 from . import __version__, audit, linkcheck
 from .audit import audit_site, audit_tree, page_policy, reading_level
-from .cache import Store, load_cache, save_cache
+from .cache import Store
 from .config import load_config
 from .content import load_content
 from .errors import ConfigError, UsageError
-from .linkcheck import LinkcheckSettings, PageScan, check_site, on_disk, scan_tree, sort_key
-from .model import ERROR, INFO, Diagnostic, Document, Problem
+from .linkcheck import (
+    LinkcheckSettings,
+    PageScan,
+    _Ref,
+    check_site,
+    on_disk,
+    read_manifest,
+    scan_tree,
+    sort_key,
+)
+from .model import ERROR, INFO, WARNING, Diagnostic, Document, Problem
+from .pool import process_pool
 from .report import failed, format_json, format_junit, format_text
 from .scaffold import PLACEHOLDER, placeholder_problems
-from .writer import read_manifest
+from .writer import MARKER, built_name, read_state
 
 PAGES_CACHE = "check-pages"
 READABILITY_CACHE = "readability"
@@ -69,43 +84,98 @@ def _collect(
         )
     out = Path(output) if output else Path(config.output_dir)
     out = out if out.is_absolute() else root / out
-    pages = PageCache(root, out, config)
-    problems = check_site(
-        out,
-        settings,
-        external=external,
-        cache_dir=root / ".cache" / "linkcheck",
-        site_url=config.base_url,
-        scan=pages.links,
-    )
-    manifest = read_manifest(out)
-    sources = {page: info.get("source") for page, info in manifest.get("pages", {}).items()}
-    published = {info.get("source") for info in manifest.get("pages", {}).values()}
-    docs = [d for d in documents(root, config) if d.path in published]
-    problems += audit_site(
-        out,
-        config=config,
-        documents=docs,
-        sources=sources,
-        now=now or datetime.now(config.timezone),
-        scores=reading_scores(root, docs),
-        placeholder_lines=placeholder_lines(docs),
-        page_problems=pages.policies,
-    )
-    pages.save()
+    store = Store.for_project(root)
+    try:
+        state = read_state(store, out) if out.is_dir() else {}
+        pages = PageCache(store, out, config)
+        problems = check_site(
+            out,
+            settings,
+            external=external,
+            cache_dir=root / ".cache" / "linkcheck",
+            site_url=config.base_url,
+            scan=pages.links,
+            manifest=state or None,
+        )
+        manifest, _ = read_manifest(out, state or None)
+        pages_of = manifest.pages if manifest is not None else {}
+        sources = {page: info.source for page, info in pages_of.items()}
+        published = set(sources.values())
+        docs = [d for d in documents(root, config, store) if d.path in published]
+        problems += audit_site(
+            out,
+            config=config,
+            documents=docs,
+            sources=sources,
+            now=now or datetime.now(config.timezone),
+            scores=reading_scores(root, docs, store),
+            placeholder_lines=placeholder_lines(docs),
+            page_problems=pages.policies,
+        )
+        problems += stale_site(root, out, store)
+        pages.save()
+    finally:
+        store.close()
     return sorted(problems, key=sort_key)
+
+
+WATCHED = ("content", "templates", "static")  # and site.yaml: what a build reads
+
+
+def stale_site(root: Path, out: Path, store: Store) -> list[Problem]:
+    """A warning when a source changed after the folder was last built (or found up to date).
+
+    `serve` builds into .cache/serve/site, not `_site/`: after a preview, `check` would
+    otherwise check an older site without saying so.
+    """
+    built = store.get(built_name(out))
+    if not isinstance(built, int):
+        try:
+            built = os.stat(out / MARKER).st_mtime_ns
+        except OSError:
+            return []  # not a folder Haven built: the manifest problem says so
+    newest: tuple[int, str] = (0, "")
+    count = 0
+    candidates = [root / "site.yaml"]
+    for folder in WATCHED:
+        for dirpath, dirnames, files in os.walk(root / folder):
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            candidates += [Path(dirpath, f) for f in files if not f.startswith(".")]
+    for path in candidates:
+        try:
+            changed = os.stat(path).st_mtime_ns
+        except OSError:
+            continue
+        if changed > built:
+            count += 1
+            newest = max(newest, (changed, path.relative_to(root).as_posix()))
+    if not count:
+        return []
+    folder = out.relative_to(root).as_posix() if out.is_relative_to(root) else str(out)
+    others = f" and {count - 1} other file(s)" if count > 1 else ""
+    return [
+        Problem(
+            WARNING,
+            "stale-site",
+            "",
+            "",
+            f"{folder}/ was built before {newest[1]}{others} last changed, so this check reads "
+            "an older site (`serve` builds elsewhere); run `python3 build.py build --check` to "
+            "build and check it",
+            source=newest[1],
+        )
+    ]
 
 
 class PageCache:
     """Each HTML page of the output parsed at most once, and only again when its file changes."""
 
-    def __init__(self, root: Path, out: Path, config):
-        self.root = root
+    def __init__(self, store: Store, out: Path, config):
+        self.store = store
         self.out = out
         self.own_host, self.exit_url = page_policy(config)
         self.key = _pages_key(self.own_host, self.exit_url)
-        cached = load_cache(root, PAGES_CACHE)
-        self.cached: dict = cached.get("pages", {}) if cached.get("key") == self.key else {}
+        self.cached: dict = _load_pages(store.get_json(PAGES_CACHE), self.key)
         self.seen: dict[str, tuple] = {}  # page -> (file signature, PageScan, policy findings)
         self.parsed = 0  # pages read and parsed in this run (the rest came from the cache)
 
@@ -140,7 +210,40 @@ class PageCache:
     def save(self) -> None:
         """Keep this run's pages for the next check (pages no longer built are dropped)."""
         if self.parsed or len(self.seen) != len(self.cached):
-            save_cache(self.root, PAGES_CACHE, {"key": self.key, "pages": _shared(self.seen)})
+            self.store.put_json(PAGES_CACHE, _dump_pages(self.seen, self.key))
+
+
+# Every page repeats most of its links (navigation, footer): the cache lists each distinct one
+# once, and each page the numbers of its own, so that loading 4,000 pages builds each link once.
+
+
+def _dump_pages(entries: dict[str, tuple], key: str) -> str:
+    """`PageCache` entries as JSON: pages -> [signature, ids, ref numbers, no alt, findings]."""
+    numbers: dict[tuple, int] = {}
+    pages = {}
+    for page, (signature, scan, findings) in entries.items():
+        refs = [numbers.setdefault(tuple(ref), len(numbers)) for ref in scan.refs]
+        found = [[getattr(p, f) for f in _PROBLEM_FIELDS] for p in findings]
+        pages[page] = [list(signature), sorted(scan.ids), refs, list(scan.no_alt), found]
+    return json.dumps({"key": key, "refs": list(numbers), "pages": pages}, ensure_ascii=False)
+
+
+def _load_pages(data, key: str) -> dict[str, tuple]:
+    """What `_dump_pages` wrote, for these checking rules; {} for anything else."""
+    if not isinstance(data, dict) or data.get("key") != key:
+        return {}
+    try:
+        refs = [_Ref(*(str(part) for part in ref)) for ref in data["refs"]]
+        pages = {}
+        for page, (signature, ids, numbers, no_alt, found) in data["pages"].items():
+            scan = PageScan(frozenset(ids), tuple(map(refs.__getitem__, numbers)), tuple(no_alt))
+            pages[page] = (tuple(signature), scan, tuple(Problem(*f) for f in found))
+        return pages
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+        return {}  # not what this version writes: every page is parsed again
+
+
+_PROBLEM_FIELDS = tuple(f.name for f in dataclasses.fields(Problem))
 
 
 def _pages_key(own_host: str, exit_url: str | None) -> str:
@@ -153,28 +256,15 @@ def _pages_key(own_host: str, exit_url: str | None) -> str:
     return h.hexdigest()
 
 
-def _shared(entries: dict[str, tuple]) -> dict[str, tuple]:
-    """The entries with equal refs as one object: pickle then stores each only once."""
-    one: dict = {}
-    shared = {}
-    for page, (signature, scan, findings) in entries.items():
-        refs = tuple(one.setdefault(ref, ref) for ref in scan.refs)
-        ids = frozenset(one.setdefault(i, i) for i in scan.ids)
-        shared[page] = (signature, scan._replace(ids=ids, refs=refs), findings)
-    return shared
-
-
-def documents(root: Path, config) -> list[Document]:
+def documents(root: Path, config, store: Store) -> list[Document]:
     """The project's documents, unchanged ones from the build's cache (which check only reads)."""
-    store = Store.for_project(root)
-    try:
-        docs, _ = load_content(root, config, store.documents())
-    finally:
-        store.close()
+    docs, _ = load_content(root, config, store.documents())
     return docs
 
 
-def reading_scores(root: Path, docs: list[Document]) -> dict[str, tuple[float, float]]:
+def reading_scores(
+    root: Path, docs: list[Document], store: Store
+) -> dict[str, tuple[float, float]]:
     """(SMOG, Flesch) of each article; only new or changed bodies are rendered and measured."""
     from importlib import metadata
 
@@ -187,29 +277,37 @@ def reading_scores(root: Path, docs: list[Document]) -> dict[str, tuple[float, f
     for doc in articles:
         text = f"{salt}{doc.path}\0{doc.body_line}\0{doc.body}"
         keys[doc.path] = hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
-    scores = load_cache(root, READABILITY_CACHE)
-    todo = [d for d in articles if keys[d.path] not in scores]
+    scores = store.get(READABILITY_CACHE)
+    if not isinstance(scores, dict):
+        scores = {}
+    todo = [d for d in articles if not _valid_score(scores.get(keys[d.path]))]
     if todo:
         from .pipeline import render_all
 
         rendered, _ = render_all(root, todo)
+        todo = [d for d in todo if d.path in rendered]  # a body that fails is the build's error
         measured = _measure([rendered[d.path].text for d in todo])
         for doc, score in zip(todo, measured, strict=True):
             scores[keys[doc.path]] = score
     if todo or len(scores) != len(keys):
-        save_cache(root, READABILITY_CACHE, {k: scores[k] for k in keys.values()})
-    return {path: scores[key] for path, key in keys.items()}
+        store.put(READABILITY_CACHE, {k: scores[k] for k in keys.values() if k in scores})
+    return {path: scores[key] for path, key in keys.items() if key in scores}
+
+
+def _valid_score(score) -> bool:
+    return (
+        isinstance(score, tuple)
+        and len(score) == 2
+        and all(isinstance(x, (int, float)) for x in score)
+    )
 
 
 def _measure(texts: list[str]) -> list[tuple[float, float]]:
     """`reading_level` of each text, on every core when there are many: textstat is slow."""
     if len(texts) < POOL_THRESHOLD or (os.cpu_count() or 1) < 2:
         return [reading_level(text) for text in texts]
-    import multiprocessing
-
     reading_level("Load the dictionary here. The workers then share it.")
-    ctx = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=os.cpu_count(), mp_context=ctx) as pool:
+    with process_pool(os.cpu_count() or 2, "fork") as pool:
         return list(pool.map(reading_level, texts, chunksize=len(texts) // 16 + 1))
 
 

@@ -2,9 +2,10 @@
 
 Every HTML page of the output folder is parsed exactly once (selectolax/lexbor) to collect its ids
 and the URLs it refers to; the URLs are then resolved against the set of files on disk, so
-internal checks never touch the network. The build manifest (`.haven-build.json`) maps each page
-back to the Markdown source and line an editor must fix. Findings are `Problem`s; only
-haven/cli.py turns them into output and exit codes.
+internal checks never touch the network. The build's manifest (the folder's build state, which
+`check` reads from `.cache/haven/` and passes in) maps each page back to the Markdown source and
+line an editor must fix. Findings are `Problem`s; only haven/cli.py turns them into output and
+exit codes.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from .errors import UsageError
 from .external import ExternalSettings, UrlCheck, check_urls, normalise_url, split_fragment
 from .model import ERROR, WARNING, Problem
 
-MANIFEST = ".haven-build.json"
+MANIFEST = ".haven-build.json"  # where earlier builds kept the manifest, in the output
 IGNORE = "ignore"
 LEVELS = (ERROR, WARNING, IGNORE)
 
@@ -154,14 +155,17 @@ def check_site(
     site_url: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     scan: Callable[[str], PageScan] | None = None,
+    manifest: Mapping[str, Any] | None = None,
 ) -> list[Problem]:
     """Check the built site in `out_dir`; problems sorted by source, line, page.
 
-    `base_path` overrides the manifest's; `site_url` (site.yaml `base_url`) makes absolute links to
-    the site itself (canonical, Open Graph, sitemap) internal. External URLs are checked only when
-    `external` is true, caching good results in `cache_dir`. `scan(page)` gives the `PageScan` of
-    an HTML page (default: read and parse the file; `check` passes one that caches). Raises
-    UsageError when `out_dir` is not a folder.
+    `manifest` is the build's record of the folder (`base_path`, `pages`, `unpublished`); without
+    it problems name output pages only. `base_path` overrides the manifest's; `site_url`
+    (site.yaml `base_url`) makes absolute links to the site itself (canonical, Open Graph,
+    sitemap) internal. External URLs are checked only when `external` is true, caching good
+    results in `cache_dir`. `scan(page)` gives the `PageScan` of an HTML page (default: read and
+    parse the file; `check` passes one that caches). Raises UsageError when `out_dir` is not a
+    folder.
     """
     settings = settings or LinkcheckSettings()
     out_dir = Path(out_dir)
@@ -169,7 +173,7 @@ def check_site(
         raise UsageError(
             f"{out_dir}: no built site here; run 'python build.py build' first or pass --output"
         )
-    manifest, problems = read_manifest(out_dir)
+    manifest, problems = read_manifest(out_dir, manifest)
     site = _Site(out_dir, base_path or (manifest.base_path if manifest else "/"), site_url)
     checker = _Checker(site, manifest or Manifest(base_path=site.base_path), settings, scan)
     problems = [_with_level(p, settings) for p in problems]
@@ -179,24 +183,30 @@ def check_site(
     return _finish(problems, settings)
 
 
-def read_manifest(out_dir: Path) -> tuple[Manifest | None, list[Problem]]:
-    """The build manifest, or None and a problem saying why it could not be used."""
-    path = Path(out_dir) / MANIFEST
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None, [
-            Problem(
-                WARNING,
-                "no-manifest",
-                "",
-                MANIFEST,
-                f"no {MANIFEST} in the output folder (not built by Haven?); "
-                "problems name output pages, not source files",
-            )
-        ]
-    except (OSError, ValueError) as exc:
-        return None, [_bad_manifest(f"cannot read it: {exc}")]
+def read_manifest(
+    out_dir: Path, raw: Mapping[str, Any] | None = None
+) -> tuple[Manifest | None, list[Problem]]:
+    """The manifest from `raw` (the build state), else from a folder built by an earlier Haven;
+    or None and a problem saying why it could not be used."""
+    if raw is None:
+        path = Path(out_dir) / MANIFEST
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None, [
+                Problem(
+                    WARNING,
+                    "no-manifest",
+                    "",
+                    "",
+                    "no record of how this folder was built (in .cache/haven/: the folder was "
+                    "not built here, or the cache was deleted): problems name output pages, not "
+                    "source files, and review dates, reading levels and placeholders are not "
+                    "checked; build again, then check",
+                )
+            ]
+        except (OSError, ValueError) as exc:
+            return None, [_bad_manifest(f"cannot read it: {exc}")]
     if not isinstance(raw, dict):
         return None, [_bad_manifest("expected a JSON object")]
     problems: list[Problem] = []
@@ -245,8 +255,8 @@ def _bad_manifest(why: str) -> Problem:
         ERROR,
         "bad-manifest",
         "",
-        MANIFEST,
-        f"{MANIFEST} is malformed ({why}); rebuild the site",
+        "",
+        f"the record of how this folder was built is malformed ({why}); build again",
     )
 
 

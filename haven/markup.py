@@ -5,17 +5,27 @@ text they cannot act on (`_speed_up`: same output, 40% of the work). The source 
 with code blanked out (`_Source`), which gives links, citations and lint findings their lines;
 the HTML is sanitised by nh3 and then walked once by a regex (nh3's output is normalised, so
 that is safe) to apply typography and to collect headings, plain text and the answers.
-The instance and its per-render state are module-level: use processes, not threads.
+The instance and its per-render state are module-level: use processes, not threads (a dev-server
+build renders in one thread at a time).
+
+A body that cannot be rendered raises `MarkupError` naming the file and line: nesting deeper than
+`MAX_NESTING` is refused before Python-Markdown sees it, a render that takes longer than
+`RENDER_SECONDS` is stopped (`_Deadline`, which works in any thread and any process), and any
+failure inside Python-Markdown discards the instance, so nothing of it reaches the next render.
 """
 
 from __future__ import annotations
 
 import bisect
 import copy
+import ctypes
 import functools
 import html
 import importlib.metadata as _metadata
+import os
 import re
+import threading
+import time
 import unicodedata
 import xml.etree.ElementTree as etree
 from dataclasses import dataclass
@@ -28,18 +38,42 @@ from markdown.extensions.codehilite import CodeHiliteExtension
 from markdown.extensions.fenced_code import FencedBlockPreprocessor
 from markdown.extensions.tables import TableExtension
 from markdown.extensions.toc import render_inner_html, slugify_unicode, strip_tags
-from markdown.inlinepatterns import InlineProcessor
+from markdown.inlinepatterns import (
+    ImageInlineProcessor,
+    ImageReferenceInlineProcessor,
+    InlineProcessor,
+    LinkInlineProcessor,
+    ReferenceInlineProcessor,
+    ShortImageReferenceInlineProcessor,
+    ShortReferenceInlineProcessor,
+)
 from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import InlineProcessor as _MarkdownInlineProcessor
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import AtomicString, Registry
 from pygments.formatters import get_formatter_by_name
 
-from .model import WARNING, Citation, Diagnostic, Heading, Link, Question, Rendered
+from .model import ERROR, WARNING, Citation, Diagnostic, Heading, Link, Question, Rendered
 
 # Part of the render cache key: bump RULES when this module's output changes; the libraries'
 # versions are included because their output is part of ours.
 RULES = "2"
+# A body's render time is bounded: one that takes longer is an error (normal articles take a
+# few milliseconds; this is a safety net for input that makes Python-Markdown slow).
+RENDER_SECONDS = 10.0
+# Lists and quotes nested deeper than this are refused before rendering: Python-Markdown
+# recurses once per level and fails at a few hundred.
+MAX_NESTING = 32
+
+
+class MarkupError(Exception):
+    """A body that could not be rendered; `diagnostic` names its file and line."""
+
+    def __init__(self, diagnostic: Diagnostic):
+        super().__init__(diagnostic.format())
+        self.diagnostic = diagnostic
+
+
 VERSION = "-".join(
     [RULES, markdown.__version__, _metadata.version("nh3"), _metadata.version("pygments")]
 )
@@ -138,6 +172,7 @@ class _Source:
     body: str
     masked: str
     starts: list[int]  # offset of each line start
+    open_comment: int | None = None  # offset of a `<!--` that is never closed
 
     def line(self, pos: int) -> int:
         """0-based line index of an offset."""
@@ -155,8 +190,16 @@ def _scan(body: str) -> _Source:
     text = body
     if "```" in text or "~~~" in text:
         text = _FENCE_RE.sub(lambda m: _blank(m.group(0)), text)
+    open_comment = None
     if "<!--" in text:  # comments are dropped: neither links nor raw HTML to report
-        text = _COMMENT_RE.sub(lambda m: _blank(m.group(0)), text)
+
+        def comment(m: re.Match) -> str:
+            nonlocal open_comment
+            if not m.group(0).endswith("-->"):
+                open_comment = m.start()
+            return _blank(m.group(0))
+
+        text = _COMMENT_RE.sub(comment, text)
     lines = text.split("\n")
     _blank_indented_code(lines)
     text = "\n".join(lines)
@@ -166,7 +209,7 @@ def _scan(body: str) -> _Source:
         text = _ESCAPE_RE.sub("  ", text)
     starts = [0]
     starts.extend(m.end() for m in re.finditer("\n", body))
-    return _Source(body, text, starts)
+    return _Source(body, text, starts, open_comment)
 
 
 def _blank_indented_code(lines: list[str]) -> None:
@@ -212,7 +255,9 @@ _INLINE_LINK_RE = re.compile(
 )
 _REF_DEF_RE = re.compile(r"^[ ]{0,3}\[([^\]^\n][^\]\n]*)\]:[ \t]*\n?[ \t]*<?([^\s>]+)>?", re.M)
 _AUTOLINK_RE = re.compile(r"<((?:[Ff]|[Hh][Tt])[Tt][Pp][Ss]?://[^<>\s]*)>|<([^<> !]+@[^@<> ]+)>")
-_TAG_RE = re.compile(r"""<(/?)([A-Za-z][A-Za-z0-9-]*)(\s(?:[^>"']|"[^"]*"|'[^']*')*)?/?>""")
+# No '<' outside quotes: a run of unclosed tags ('<a <a <a') is then rejected at each '<'
+# instead of scanning to the end of the body from every one of them.
+_TAG_RE = re.compile(r"""<(/?)([A-Za-z][A-Za-z0-9-]*)(\s(?:[^<>"']|"[^"]*"|'[^']*')*)?/?>""")
 _ATTR_RE = re.compile(r"""([^\s=/>"']+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>"']+))?""")
 
 
@@ -369,9 +414,11 @@ def _raw_html_lint(src: _Source, path: str, body_line: int, links) -> list[Diagn
                 continue
             allowed = ALLOWED_ATTRS.get(name, frozenset()) | _GLOBAL_ATTRS
             allowed |= _ATTR_VALUES.get(name, {}).keys()
-            for attr, _value, _at in _attrs(m.group(3)):
+            for attr, value, _at in _attrs(m.group(3)):
                 if attr not in allowed:
                     items.append(f"'{attr}' attribute removed from <{name}>")
+                elif attr == "id" and value in TEMPLATE_IDS:
+                    items.append(f'id="{value}" removed from <{name}>: the page uses that id')
     out = []
     for index, items in sorted(removed.items()):
         if items:
@@ -407,6 +454,223 @@ def _raw_html_lint(src: _Source, path: str, body_line: int, links) -> list[Diagn
 
 
 # ---------------------------------------------------------------------------------------------
+# Structure: what would make the render fail or its output wrong, found in the source by line.
+
+_VOID_TAGS = frozenset(
+    "area base br col embed hr img input link meta param source track wbr".split()
+)
+_CONTAINER_RE = re.compile(r"[ ]{0,3}(?:>|(?:[*+-]|\d{1,9}[.)])(?=[ \t]|$))[ \t]?")
+
+
+def _nesting(src: _Source) -> tuple[int, int, int | None]:
+    """How deeply lines nest (indentation, quotes, list markers): the deepest (depth, 0-based
+    line), and the first line deeper than MAX_NESTING (None when none is)."""
+    best, first = (0, 0), None
+    for index, line in enumerate(src.masked.split("\n")):
+        if "\t" in line:
+            line = line.expandtabs(4)
+        stripped = line.lstrip(" ")
+        if not stripped:
+            continue
+        indent = len(line) - len(stripped)
+        depth, rest = indent // 4, line[indent - indent % 4 :]
+        while (m := _CONTAINER_RE.match(rest)) and m.end():
+            depth += 1
+            rest = rest[m.end() :]
+        if depth > best[0]:
+            best = (depth, index)
+        if first is None and depth > MAX_NESTING:
+            first = index
+    return best[0], best[1], first
+
+
+def _open_html_block(src: _Source, block_tags) -> tuple[str, int] | None:
+    """(tag, offset) of a raw HTML block that is never closed, or None.
+
+    A block-level tag at the start of a line opens a raw block that Python-Markdown passes on
+    as it is until the matching closing tag: without one, the rest of the body would be
+    published as raw text with its Markdown unrendered.
+    """
+    masked = src.masked
+    current: list | None = None  # [name, depth, offset]
+    block_end = -1
+    for m in _TAG_RE.finditer(masked):
+        name = m.group(2).lower()
+        closing = bool(m.group(1))
+        if current is not None:
+            if name == current[0]:
+                if closing:
+                    current[1] -= 1
+                    if current[1] == 0:
+                        current, block_end = None, m.end()
+                elif not m.group(0).endswith("/>"):
+                    current[1] += 1
+            continue
+        if closing or name in _VOID_TAGS or name not in block_tags or m.group(0).endswith("/>"):
+            continue
+        line_start = masked.rfind("\n", 0, m.start()) + 1
+        before = masked[line_start : m.start()]
+        after_block = block_end >= line_start and not masked[block_end : m.start()].strip()
+        if (len(before) <= 3 and not before.strip()) or after_block:
+            current = [name, 1, m.start()]
+    return None if current is None else (current[0], current[2])
+
+
+def _structure_errors(src: _Source, path: str, body_line: int, block_tags) -> list[Diagnostic]:
+    """An unclosed `<!--` (the note would be published) and an unclosed raw HTML block."""
+    out = []
+
+    def error(pos: int, message: str, hint: str, code: str) -> None:
+        index = src.line(pos)
+        out.append(
+            Diagnostic(
+                ERROR,
+                path,
+                body_line + index,
+                src.col(pos),
+                message,
+                hint=hint,
+                code=code,
+                source_line=src.text_of_line(index),
+            )
+        )
+
+    if src.open_comment is not None:
+        error(
+            src.open_comment,
+            "this '<!--' comment is never closed, so its text would be published",
+            "end the comment with '-->'",
+            "unclosed-comment",
+        )
+    if "<" in src.masked:
+        found = _open_html_block(src, block_tags)
+        if found is not None:
+            name, pos = found
+            error(
+                pos,
+                f"<{name}> is never closed: the rest of the body would be published as raw "
+                "text, its Markdown unrendered",
+                f"close it with </{name}>, or remove it",
+                "unclosed-html",
+            )
+    return out
+
+
+def _failure(path: str, line: int, message: str, hint: str, code: str) -> MarkupError:
+    return MarkupError(Diagnostic(ERROR, path, line, None, message, hint=hint, code=code))
+
+
+# ---------------------------------------------------------------------------------------------
+# A bounded render time, in the main thread (a timer signal) and in any other (a watchdog).
+
+
+class _Overtime(BaseException):
+    """Raised into a render that ran out of time (a BaseException: no `except Exception` in a
+    library can swallow it)."""
+
+
+_ALARM = {"armed": False}
+
+
+def _on_alarm(signum, frame) -> None:
+    if _ALARM["armed"]:
+        raise _Overtime
+
+
+class _Watchdog:
+    """One thread per process that raises `_Overtime` into renders past their deadline.
+
+    Python checks for such an exception between bytecodes, so this stops Python-Markdown's
+    loops wherever they run; a forked worker starts its own watchdog on first use.
+    """
+
+    def __init__(self) -> None:
+        self.pid = -1
+        self.cond = threading.Condition()
+        self.jobs: dict[object, tuple[int, float]] = {}  # token -> (thread id, deadline)
+        self.fired: set[object] = set()
+
+    def start(self) -> None:
+        if self.pid == os.getpid():
+            return
+        self.cond, self.jobs, self.fired = threading.Condition(), {}, set()
+        self.pid = os.getpid()
+        threading.Thread(target=self._run, name="haven-render-deadline", daemon=True).start()
+
+    def _run(self) -> None:
+        cond = self.cond
+        with cond:
+            while True:
+                if not self.jobs:
+                    cond.wait()
+                    continue
+                token, (ident, when) = min(self.jobs.items(), key=lambda item: item[1][1])
+                delay = when - time.monotonic()
+                if delay > 0:
+                    cond.wait(delay)
+                    continue
+                del self.jobs[token]
+                self.fired.add(token)
+                _RAISE_IN(ident, _Overtime)
+
+
+_WATCHDOG = _Watchdog()
+# PyThreadState_SetAsyncExc(thread id, exception): with NULL, it withdraws one not yet raised.
+_RAISE_IN = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_ulong, ctypes.py_object)(
+    ("PyThreadState_SetAsyncExc", ctypes.pythonapi)
+)
+_WITHDRAW = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p)(
+    ("PyThreadState_SetAsyncExc", ctypes.pythonapi)
+)
+
+
+class _Deadline:
+    """`with _Deadline(seconds):` raises `_Overtime` in the block once `seconds` have passed.
+
+    In the main thread a timer signal does it (no thread is started: a build forks its workers
+    later); in any other thread, or when the timer is in use already, the watchdog does.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.alarm = False
+        self.previous = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            import signal
+
+            if signal.getitimer(signal.ITIMER_REAL)[0] == 0 and signal.getsignal(
+                signal.SIGALRM
+            ) in (signal.SIG_DFL, signal.SIG_IGN, None, _on_alarm):
+                self.previous = signal.signal(signal.SIGALRM, _on_alarm)
+                self.alarm = _ALARM["armed"] = True
+                signal.setitimer(signal.ITIMER_REAL, self.seconds)
+                return self
+        _WATCHDOG.start()
+        self.token, self.ident = object(), threading.get_ident()
+        with _WATCHDOG.cond:
+            _WATCHDOG.jobs[self.token] = (self.ident, time.monotonic() + self.seconds)
+            _WATCHDOG.cond.notify()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.alarm:
+            import signal
+
+            _ALARM["armed"] = False
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.previous or signal.SIG_DFL)
+            return
+        with _WATCHDOG.cond:
+            _WATCHDOG.jobs.pop(self.token, None)
+            fired = self.token in _WATCHDOG.fired
+            _WATCHDOG.fired.discard(self.token)
+        if fired:  # raised, but perhaps not yet delivered: withdraw it
+            _WITHDRAW(self.ident, None)
+
+
+# ---------------------------------------------------------------------------------------------
 # Python-Markdown extension: heading ids, citations, the question-and-answer section.
 
 _FAQ_TITLES = frozenset(
@@ -434,6 +698,7 @@ TEMPLATE_IDS = frozenset(
         "references",
         "get-help",
         "get-help-end",
+        "get-help-end-title",
         "cn-title",
         "toc-title",
         "related-title",
@@ -462,8 +727,10 @@ class _State:
 
     def reset(self) -> None:
         self.ids: set[str] = set(TEMPLATE_IDS)
+        self.counts: dict[str, int] = {}  # base id -> the last number tried for it
         self.numbers: dict[str, int] = {}
         self.uses: dict[str, int] = {}
+        self.brackets = _Brackets()
 
     def slugify(self, value: str, separator: str) -> str:
         """Unicode-keeping NFC slug, unique in this document: `x`, `x-1`, `x-2`; never empty."""
@@ -471,10 +738,15 @@ class _State:
             "NFC", slugify_unicode(unicodedata.normalize("NFC", value), "-")
         )
         base = base.strip("-") or "section"
-        slug, n = base, 0
-        while slug in self.ids:
-            n += 1
-            slug = f"{base}-{n}"
+        slug = base
+        if slug in self.ids:
+            # Ids are only ever added, so the numbers tried before for this base are still
+            # taken: counting on from the last one gives the same id as counting from 1.
+            n = self.counts.get(base, 0)
+            while slug in self.ids:
+                n += 1
+                slug = f"{base}-{n}"
+            self.counts[base] = n
         self.ids.add(slug)
         return slug
 
@@ -482,6 +754,93 @@ class _State:
         if key not in self.numbers:
             self.numbers[key] = len(self.numbers) + 1
         return self.numbers[key]
+
+
+_BRACKET_RE = re.compile(r"[\[\]]")
+
+
+class _Brackets:
+    """Where each `[` of a text is closed, found in one pass instead of one scan per `[`.
+
+    Python-Markdown's link patterns look for the `]` that closes a `[` by scanning the rest of
+    the text, once for every `[` (and once per pattern): a run of unclosed brackets cost time
+    growing with its square. The table is kept for the last text; a match replaces a part before
+    the position asked about, so positions are kept from the end of the text, where the texts
+    Python-Markdown asks about next still agree.
+    """
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.close: dict[int, int] = {}  # distance from the end: after a '[' -> at its ']'
+        self.paren_text = ""
+        self.paren = -1
+
+    def unclosable(self, data: str, index: int) -> bool:
+        """True when `data` has no `)`, `"` or `'` at or after `index`."""
+        if data is not self.paren_text:
+            last = max(data.rfind(")"), data.rfind('"'), data.rfind("'"))
+            self.paren_text, self.paren = data, last
+        return self.paren < index
+
+    def closing(self, data: str, index: int) -> int:
+        """Index in `data` of the `]` closing the `[` just before `index`; -1 when none does."""
+        tail = len(data) - index
+        text = self.text
+        if not (data is text or (tail < len(text) and text.endswith(data[index - 1 :]))):
+            self._table(data)
+        at = self.close.get(tail)
+        return -1 if at is None else len(data) - at
+
+    def _table(self, text: str) -> None:
+        size, stack, close = len(text), [], {}
+        for m in _BRACKET_RE.finditer(text):
+            if m.group() == "[":
+                stack.append(m.end())
+            elif stack:
+                close[size - stack.pop()] = size - m.start()
+        self.text, self.close = text, close
+
+
+class _FastBrackets:
+    """Mixin for Python-Markdown's link patterns: `getText` through `_Brackets`.
+
+    Returns what the original returns: the text up to the closing `]`, the index after it, and
+    whether one was found (the rest of the text and its end when not).
+    """
+
+    state: _State
+
+    def getText(self, data: str, index: int) -> tuple[str, int, bool]:  # noqa: N802
+        if index < 1 or data[index - 1] != "[":
+            return super().getText(data, index)
+        end = self.state.brackets.closing(data, index)
+        if end < 0:
+            return data[index:], len(data), False
+        return data[index:end], end + 1, True
+
+    def getLink(self, data: str, index: int) -> tuple[str, str | None, int, bool]:  # noqa: N802
+        # Without a `)` after `index`, and without a quote (which lets the original end a
+        # link in other ways), the original scans to the end and finds nothing.
+        if self.state.brackets.unclosable(data, index):
+            return "", None, len(data) if data.startswith("(", index) else index, False
+        return super().getLink(data, index)
+
+
+# Python-Markdown's link patterns with their documented names and priorities (the same in every
+# release since 3.0); registering under the same name replaces the original.
+_LINK_PATTERNS = {
+    "reference": (ReferenceInlineProcessor, 170),
+    "link": (LinkInlineProcessor, 160),
+    "image_link": (ImageInlineProcessor, 150),
+    "image_reference": (ImageReferenceInlineProcessor, 140),
+    "short_reference": (ShortReferenceInlineProcessor, 130),
+    "short_image_ref": (ShortImageReferenceInlineProcessor, 125),
+}
+
+
+@functools.cache
+def _fast(cls: type) -> type:
+    return type(f"Fast{cls.__name__}", (_FastBrackets, cls), {})
 
 
 class _CitationProcessor(InlineProcessor):
@@ -607,6 +966,11 @@ class _HavenExtension(Extension):
 
     def extendMarkdown(self, md):  # noqa: N802 (Python-Markdown's name)
         md.registerExtension(self)
+        for name, (cls, priority) in _LINK_PATTERNS.items():
+            if name in md.inlinePatterns and type(md.inlinePatterns[name]) is cls:
+                fast = _fast(cls)(md.inlinePatterns[name].pattern, md)
+                fast.state = self.state
+                md.inlinePatterns.register(fast, name, priority)
         # After escapes (180) and code spans (190), before reference links (170).
         md.inlinePatterns.register(_CitationProcessor(self.state, md), "haven-cite", 175)
         # After attr_list (8), so explicit `{#id}`s are kept and never reused.
@@ -1045,10 +1409,73 @@ _TABLE_WRAP = '<div class="table-wrap" role="region" tabindex="0" aria-label="Ta
 
 
 def render(body: str, *, path: str, body_line: int) -> Rendered:
-    """Render a Markdown body to sanitised HTML and the facts later stages need. Pure."""
+    """Render a Markdown body to sanitised HTML and the facts later stages need. Pure.
+
+    Raises MarkupError, naming the file and line, for a body that cannot be rendered.
+    """
+    src = _scan(body)
+    _depth, index, too_deep = _nesting(src)
+    if too_deep is not None:
+        raise _failure(
+            path,
+            body_line + too_deep,
+            f"lists or quotes nested more than {MAX_NESTING} levels deep from this line on; "
+            "Python-Markdown cannot render that",
+            "nest less deeply: split the list, or use headings",
+            "too-deep",
+        )
+    try:
+        with _Deadline(RENDER_SECONDS):
+            return _render(body, src, path, body_line)
+    except _Overtime:
+        _discard()
+        raise _failure(
+            path,
+            body_line,
+            f"rendering this body took longer than {RENDER_SECONDS:g} seconds and was stopped",
+            "look for long runs of unclosed brackets '[' or '<'; split a very long article",
+            "render-time",
+        ) from None
+    except RecursionError:
+        _discard()
+        raise _failure(
+            path,
+            body_line + index,
+            "this body is nested too deeply to render (the deepest line is here)",
+            "nest lists, quotes and emphasis less deeply",
+            "too-deep",
+        ) from None
+    except Exception as exc:
+        _discard()
+        raise _failure(
+            path,
+            body_line,
+            f"Python-Markdown failed on this body: {type(exc).__name__}: {exc}",
+            "this is a bug in Haven or Python-Markdown; simplify the body to find the part "
+            "that causes it",
+            "markup-internal",
+        ) from None
+    except BaseException:
+        _discard()  # interrupted half-way: the instance's state cannot be trusted
+        raise
+
+
+def _discard() -> None:
+    """Forget the process's Markdown instance: a failed render may have left state in it."""
+    global _MD, _STATE
+    _MD, _STATE = None, _State()
+
+
+_RESERVED_ID_RE = re.compile(
+    r'\sid="(?:'
+    + "|".join(re.escape(i) for i in sorted(TEMPLATE_IDS, key=len, reverse=True))
+    + ')"'
+)
+
+
+def _render(body: str, src: _Source, path: str, body_line: int) -> Rendered:
     md = _markdown()
     md.reset()
-    src = _scan(body)
     links = _find_links(src, body_line)
 
     citations: list[Citation] = []
@@ -1061,8 +1488,13 @@ def render(body: str, *, path: str, body_line: int) -> Rendered:
 
     diagnostics = _raw_html_lint(src, path, body_line, links)
     diagnostics += _citation_lint(src, path, body_line)
+    diagnostics += _structure_errors(src, path, body_line, md.block_level_elements)
 
-    walked = _walk(_CLEANER.clean(md.convert(body)))
+    clean = _CLEANER.clean(md.convert(body))
+    if ' id="' in clean:
+        # Raw HTML (or an explicit `{#id}`) must not take an id the theme's page already has.
+        clean = _RESERVED_ID_RE.sub("", clean)
+    walked = _walk(clean)
 
     questions = []
     qlines = _question_lines(src)

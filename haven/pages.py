@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import multiprocessing
 import os
 import re
+import stat
 import sys
 import traceback
 import unicodedata
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -25,6 +24,7 @@ from . import feeds
 from .config import SiteConfig
 from .links import url_path
 from .model import ERROR, Diagnostic, Document, Output, Rendered, add_years
+from .pool import process_pool
 from .references import Reference
 from .start_here import ReadingPath, places
 from .taxonomy import Taxonomy, hashtag_words, related_topics
@@ -72,19 +72,42 @@ def iso(value: date | datetime | None) -> str:
     return "" if value is None else value.isoformat()
 
 
+class _BytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Jinja's bytecode cache, where a damaged or unwritable file only costs a compile."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except Exception:
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """Compiled templates, in the user's own cache folder, never in the project's `.cache/`.
+
+    Compiled templates are code: a project's `.cache/` may come from elsewhere (a CI cache), the
+    user's own folder does not. Compiling is most of the time of an edit's rebuild.
+    """
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(base, "haven-templates")
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+    except OSError:
+        return None
+    return _BytecodeCache(folder)
+
+
 def make_environment(root: Path, config: SiteConfig) -> tuple[jinja2.Environment, list[Diagnostic]]:
     """A Jinja2 environment with autoescape on for every template, whatever its extension."""
-    cache = root / ".cache" / "haven" / "jinja"
-    try:
-        cache.mkdir(parents=True, exist_ok=True)
-        # Compiled templates, checked against each template's source: compiling is most of the
-        # time of an edit's rebuild once pages are reused.
-        bytecode = jinja2.FileSystemBytecodeCache(str(cache))
-    except OSError:
-        bytecode = None
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(root / "templates")),
-        bytecode_cache=bytecode,
+        bytecode_cache=_bytecode_cache(),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -98,7 +121,28 @@ def make_environment(root: Path, config: SiteConfig) -> tuple[jinja2.Environment
     env.filters["date_display"] = date_display
     env.filters["iso"] = iso
     diags = []
-    for name in env.list_templates():
+    try:
+        names = env.list_templates()
+    except OSError as exc:
+        names = []
+        diags.append(
+            Diagnostic(
+                ERROR, "templates", None, None, f"cannot read: {exc.strerror}", code="template"
+            )
+        )
+    for name in names:
+        path = root / "templates" / name
+        try:
+            mode = os.stat(path).st_mode
+        except OSError as exc:
+            diags.append(_template_file_error(name, f"cannot read it: {exc.strerror}"))
+            continue
+        if not stat.S_ISREG(mode):
+            # Reading a pipe would wait forever; any template may be included by another.
+            diags.append(
+                _template_file_error(name, "this is not a file (a pipe, socket or device)")
+            )
+            continue
         if not name.endswith((".html", ".xml")):
             continue
         try:
@@ -114,6 +158,23 @@ def make_environment(root: Path, config: SiteConfig) -> tuple[jinja2.Environment
                     code="template",
                 )
             )
+        except UnicodeDecodeError as exc:
+            data = exc.object if isinstance(exc.object, bytes) else b""
+            line = data[: exc.start].count(b"\n") + 1
+            byte = data[exc.start : exc.start + 1].hex() or "?"
+            diags.append(
+                Diagnostic(
+                    ERROR,
+                    f"templates/{name}",
+                    line,
+                    None,
+                    f"template is not UTF-8 text (byte 0x{byte} on this line)",
+                    hint="save it as UTF-8; a template is text, not an image or a binary file",
+                    code="template",
+                )
+            )
+        except OSError as exc:
+            diags.append(_template_file_error(name, f"cannot read it: {exc.strerror}"))
     for name in TEMPLATES:
         if not (root / "templates" / name).exists():
             diags.append(
@@ -128,6 +189,12 @@ def make_environment(root: Path, config: SiteConfig) -> tuple[jinja2.Environment
                 )
             )
     return env, diags
+
+
+def _template_file_error(name: str, message: str) -> Diagnostic:
+    return Diagnostic(
+        ERROR, f"templates/{name}", None, None, message, hint="fix or remove it", code="template"
+    )
 
 
 def _abs(base_url: str, base_path: str, path: str) -> str:
@@ -942,9 +1009,13 @@ def plan_site(
     everywhere else, only their own pages are planned again.
     """
     planner = Planner(plan, env)
-    quick = _replan(planner, memo, structure) if memo and memo.structure == structure else None
-    if quick is not None:
-        return quick
+    if memo and memo.structure == structure:
+        quick = _replan(planner, memo, structure)
+        if quick is not None:
+            return quick
+        # The attempt planned the edited documents' pages already: start again from nothing,
+        # or they would be planned twice (a page whose slug changed, as a duplicate path).
+        planner = Planner(plan, env)
     for index, doc in enumerate(plan.articles):
         planner.article(doc, index)
     for doc in plan.pages:
@@ -1063,7 +1134,7 @@ def render_outputs(page_plan: PagePlan, *, parallel: bool = True) -> Iterator[Ou
     for index, item in enumerate(outputs):
         if index not in pending:
             yield item
-    problems: list[Diagnostic] = []
+    problems: list[tuple[int, Diagnostic]] = []
     step = max(16, -(-len(jobs) // 16))
     queued = deque((lo, min(lo + step, len(jobs))) for lo in range(0, len(jobs), step))
     helpers = (os.cpu_count() or 1) - 1 if parallel and len(jobs) >= PARALLEL_PAGES else 0
@@ -1072,8 +1143,7 @@ def render_outputs(page_plan: PagePlan, *, parallel: bool = True) -> Iterator[Ou
     _WORK = jobs
     try:
         if helpers > 0:
-            ctx = multiprocessing.get_context("fork")
-            pool = ProcessPoolExecutor(max_workers=helpers, mp_context=ctx)
+            pool = process_pool(helpers, "fork")
         while queued or running:
             while pool is not None and queued and len(running) < 2 * helpers:
                 running.append(pool.submit(_render_range, queued.popleft()))
@@ -1083,7 +1153,7 @@ def render_outputs(page_plan: PagePlan, *, parallel: bool = True) -> Iterator[Ou
                 batch = _render_range(queued.popleft())
             for index, data, problem in batch:
                 if problem is not None:
-                    problems.append(problem)
+                    problems.append((index, problem))
                 else:
                     yield replace(outputs[index], data=data)
     finally:
@@ -1091,4 +1161,16 @@ def render_outputs(page_plan: PagePlan, *, parallel: bool = True) -> Iterator[Ou
         if pool is not None:
             pool.shutdown(cancel_futures=True)
     if problems:
-        raise TemplateErrors(problems)
+        raise TemplateErrors(_once_each(problems, outputs))
+
+
+def _once_each(problems: list[tuple[int, Diagnostic]], outputs: list[Output]) -> list[Diagnostic]:
+    """One diagnostic per template error, saying how many pages it stopped and naming one."""
+    pages: dict[Diagnostic, list[str]] = {}
+    for index, problem in sorted(problems, key=lambda item: item[0]):
+        pages.setdefault(problem, []).append(outputs[index].path)
+    out = []
+    for problem, paths in pages.items():
+        where = paths[0] if len(paths) == 1 else f"{len(paths)} pages, the first {paths[0]}"
+        out.append(replace(problem, message=f"{problem.message} (rendering {where})"))
+    return out

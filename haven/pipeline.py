@@ -7,16 +7,16 @@ import gc
 import hashlib
 import os
 import re
+import stat
 import time
 import unicodedata
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
 from . import __version__, markup
-from .cache import Brief, Store, load_cache, save_cache
+from .cache import Brief, Store
 from .config import SiteConfig, load_config
 from .content import load_content
 from .errors import ContentError
@@ -33,17 +33,20 @@ from .model import (
     Rendered,
 )
 from .pages import (
+    PlanMemo,
     SitePlan,
     TemplateErrors,
+    TemplateProblem,
     article_url,
     make_environment,
     plan_site,
     render_outputs,
 )
+from .pool import process_pool
 from .references import REFERENCES_FILE, load_references
 from .start_here import resolve_paths
 from .taxonomy import Taxonomy, build_taxonomy, related_articles
-from .writer import WRITING, link_tree, marker_signature, read_manifest, write_site
+from .writer import WRITING, built_name, link_tree, marker_signature, read_state, write_site
 
 __all__ = ["Session", "build_site", "render_all"]
 RESERVED_SLUGS = {
@@ -101,30 +104,33 @@ def build_site(
     # 4,000 articles it was half the time of an edit's rebuild.
     enabled = gc.isenabled()
     gc.disable()
-    try:
-        return _build(root, options, reporter, session)
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _build(root: Path, options: BuildOptions | None, reporter, session: Session | None):
-    started = time.perf_counter()
     options = options or BuildOptions()
-    reporter = reporter or NullReporter()
     root = root.resolve()
-    config = load_config(root)
-    now = options.now or datetime.now(tz=config.timezone)
-    out = Path(options.output) if options.output else Path(config.output_dir)
-    out = out if out.is_absolute() else root / out
-
-    reporter.stage("reading")
     if session is not None and not options.clean:
         store = session.store
     else:
         store = Store.for_project(root, clean=options.clean)
         if session is not None:
             session.store = store
+    try:
+        return _build(root, options, reporter, session, store)
+    finally:
+        if session is None:
+            store.close()  # its last connection: SQLite folds the write-ahead log in
+        if enabled:
+            gc.enable()
+
+
+def _build(root: Path, options: BuildOptions, reporter, session: Session | None, store: Store):
+    started = time.perf_counter()
+    started_at = time.time_ns()  # sources changed after this are newer than the build
+    reporter = reporter or NullReporter()
+    config = load_config(root)
+    now = options.now or datetime.now(tz=config.timezone)
+    out = Path(options.output) if options.output else Path(config.output_dir)
+    out = out if out.is_absolute() else root / out
+
+    reporter.stage("reading")
     if session is not None:
         content_cache = {} if options.clean else session.content
     else:
@@ -134,7 +140,7 @@ def _build(root: Path, options: BuildOptions | None, reporter, session: Session 
     if options.clean:
         stats = {}
     else:
-        stats = session.stats if session is not None else load_cache(root, "stats")
+        stats = session.stats if session is not None else _stored(store, "stats")
     known_stats = dict(stats)
     docs, diags = load_content(root, config, content_cache, stats)
     current = {(d.path, d.digest) for d in docs}
@@ -148,28 +154,39 @@ def _build(root: Path, options: BuildOptions | None, reporter, session: Session 
             store.update_documents(added, removed)
         if stats != known_stats:
             paths = {d.path for d in docs}
-            save_cache(root, "stats", {p: v for p, v in stats.items() if p in paths})
+            store.put("stats", {p: v for p, v in stats.items() if p in paths})
     refs, ref_diags = load_references(root)
     diags += ref_diags
 
     articles, pages, unpublished, drafts, future = _select(docs, options, now)
     published = [*articles, *pages]
-    diags += _check_slugs(articles, pages)
+    slug_diags = _check_slugs(articles, pages)
+    diags += slug_diags
+
+    static, static_diags = scan_static(root)
+    diags += static_diags
     paths, path_diags = resolve_paths(config, articles, unpublished)
     diags += path_diags
 
     # Nothing that a page depends on changed since the last build into this folder: done.
     inputs_digest = _shared_digest(root, options)
-    inputs = _inputs_key(root, out, options, inputs_digest, docs, articles, pages, now)
+    inputs = _inputs_key(out, options, inputs_digest, static, docs, articles, pages, now)
     if options.clean:
         last = {}
     else:
-        last = session.last if session is not None else load_cache(root, "last-build")
+        last = session.last if session is not None else _stored(store, "last-build")
     clean_so_far = not any(d.severity == ERROR for d in diags)
-    if clean_so_far and last.get("inputs") == inputs and last.get("marker") == _marker_digest(out):
+    if (
+        clean_so_far
+        and last.get("inputs") == inputs
+        and last.get("marker") == _marker_digest(out)
+        and isinstance(last.get("result"), BuildResult)
+    ):
         result = last["result"]
+        store.put(built_name(out), started_at)
         return replace(
             result,
+            diagnostics=result.diagnostics + tuple(store.take_notes()),
             pages_written=0,
             files_unchanged=result.pages_written + result.files_unchanged,
             markdown_rendered=0,
@@ -186,7 +203,7 @@ def _build(root: Path, options: BuildOptions | None, reporter, session: Session 
     for doc in published:
         diags += bodies.briefs[doc.path].diagnostics
 
-    taxonomy, related, topics_key = _taxonomy(root, session, articles, config)
+    taxonomy, related, topics_key = _taxonomy(store, session, articles, config)
     diags += taxonomy.diagnostics
 
     # Sources that failed to load make no page; say so rather than "no such file".
@@ -201,7 +218,7 @@ def _build(root: Path, options: BuildOptions | None, reporter, session: Session 
     reporter.stage("planning")
     env, template_diags = make_environment(root, config)
     diags += template_diags
-    previous = {} if options.clean else _previous_pages(out)
+    previous = {} if options.clean else _previous_pages(store, out)
     # What decides which pages exist and what each lists: with the same, an edit of a body
     # re-plans only that document's page.
     structure = hashlib.blake2b(
@@ -217,9 +234,9 @@ def _build(root: Path, options: BuildOptions | None, reporter, session: Session 
         ).encode(),
         digest_size=16,
     ).hexdigest()
-    plans = session.plans if session is not None else load_cache(root, "plans")
+    plans = session.plans if session is not None else _stored(store, "plans")
     memo = None if options.clean else plans.get(str(out))
-    if memo is not None and memo.marker != marker_signature(out):
+    if not isinstance(memo, PlanMemo) or memo.marker != marker_signature(out):
         memo = None
     plan = SitePlan(
         config,
@@ -242,26 +259,31 @@ def _build(root: Path, options: BuildOptions | None, reporter, session: Session 
     page_plan = None
     if not template_diags:
         page_plan, memo = plan_site(plan, env, memo, structure)
-        page_plan.outputs += static_outputs(root)
+        static_files, static_diags = static_outputs(root, static)
+        page_plan.outputs += static_files
+        diags += static_diags
         page_plan.outputs.append(
             Output(
                 "static/css/pygments.css", markup.pygments_css().encode("utf-8"), "haven/markup.py"
             )
         )
-        diags += _check_collisions(page_plan.outputs)
+        # A slug collision or a reserved slug was reported above, once, with its lines.
+        reported = {d.path for d in slug_diags}
+        diags += _check_collisions(page_plan.outputs, reported)
 
     if options.strict:
         diags = [replace(d, severity=ERROR) if d.severity == WARNING else d for d in diags]
     diags = sorted(diags, key=_order)
     errors = [d for d in diags if d.severity == ERROR]
     if errors:
-        raise ContentError(f"{len(errors)} error(s)", diags)
+        # The cache's own warnings come after --strict: a cache problem only costs time.
+        raise ContentError(f"{len(errors)} error(s)", diags + store.take_notes())
 
     reporter.stage("writing")
     search_key, before_swap = False, None
     if config.search and not options.serve:
         search_key, before_swap = _search_index(
-            config, out, options, pages, articles, bodies, taxonomy, now, page_plan, reporter
+            config, out, options, pages, articles, bodies, taxonomy, now, page_plan, reporter, store
         )
     manifest = dict(page_plan.manifest, generator=f"haven {__version__}", search=search_key)
 
@@ -276,13 +298,15 @@ def _build(root: Path, options: BuildOptions | None, reporter, session: Session 
             out,
             root=root,
             manifest=manifest,
+            store=store,
             keep_files=config.keep_files,
-            before_swap=None if in_place else before_swap,
+            before_swap=before_swap,  # not called when the writer replaces files in place
             in_place=in_place,
         )
     except TemplateErrors as exc:
         raise ContentError(
-            f"{len(exc.diagnostics)} error(s)", sorted([*diags, *exc.diagnostics], key=_order)
+            f"{len(exc.diagnostics)} error(s)",
+            sorted([*diags, *exc.diagnostics], key=_order) + store.take_notes(),
         ) from None
     if drafts or future:
         diags.append(
@@ -312,9 +336,18 @@ def _build(root: Path, options: BuildOptions | None, reporter, session: Session 
     if session is not None:
         session.last, session.plans = last, plans
     else:
-        save_cache(root, "last-build", last)
-        save_cache(root, "plans", plans)
-    return result
+        store.put("last-build", last)
+        store.put("plans", plans)
+    store.put(built_name(out), started_at)
+    # Notes (a stale lock recovered, the cache's own warnings) belong to this build only: the
+    # result kept for a no-op build does not repeat them.
+    return replace(result, diagnostics=result.diagnostics + stats.notes + tuple(store.take_notes()))
+
+
+def _stored(store: Store, name: str) -> dict:
+    """A dictionary the store keeps ({} when absent or not a dictionary)."""
+    value = store.get(name)
+    return value if isinstance(value, dict) else {}
 
 
 class _IndexStep:
@@ -334,7 +367,9 @@ class _IndexStep:
         return index_records(records, staging, language=self.language)
 
 
-def _search_index(config, out, options, pages, articles, bodies, taxonomy, now, plan, reporter):
+def _search_index(
+    config, out, options, pages, articles, bodies, taxonomy, now, plan, reporter, store
+):
     """The search records' key, `search/data.json` added to the plan, and the index step.
 
     The index and the data change only with what the records are made of (titles, summaries,
@@ -357,7 +392,7 @@ def _search_index(config, out, options, pages, articles, bodies, taxonomy, now, 
     key = search.records_key(
         config, pages, articles, body_keys=bodies.keys, topics_of=topics_of, now=now
     )
-    old = {} if options.clean or (out / WRITING).exists() else read_manifest(out)
+    old = {} if options.clean or not out.is_dir() else read_state(store, out)
     old_data = old.get("digests", {}).get(search.DATA_PATH)
     keeps = bool(
         old.get("search") == key
@@ -402,14 +437,18 @@ def _topic_signature(doc: Document) -> bytes:
 
 
 def _taxonomy(
-    root: Path, session: Session | None, articles: Sequence[Document], config: SiteConfig
+    store: Store, session: Session | None, articles: Sequence[Document], config: SiteConfig
 ) -> tuple[Taxonomy, dict[str, list[str]], str]:
     """Topics and related articles: they change only when topics, dates or the vocabulary do."""
     h = hashlib.blake2b(repr(config.topics).encode(), digest_size=16)
     h.update(b"".join(map(_topic_signature, articles)))
     key = h.hexdigest()
-    cache = session.related if session is not None else load_cache(root, "topics")
-    if cache.get("key") == key:
+    cache = session.related if session is not None else _stored(store, "topics")
+    if (
+        cache.get("key") == key
+        and isinstance(cache.get("taxonomy"), Taxonomy)
+        and isinstance(cache.get("related"), dict)
+    ):
         return cache["taxonomy"], cache["related"], key
     taxonomy = build_taxonomy(articles, config.topics)
     dates = {d.path: d.date for d in articles}
@@ -418,16 +457,17 @@ def _taxonomy(
     if session is not None:
         session.related = found
     else:
-        save_cache(root, "topics", found)
+        store.put("topics", found)
     return taxonomy, related, key
 
 
 def _inputs_key(
-    root: Path, out: Path, options: BuildOptions, shared: str, docs, articles, pages, now
+    out: Path, options: BuildOptions, shared: str, static, docs, articles, pages, now
 ) -> str:
     """One digest of everything the output depends on; equal keys give identical sites.
 
-    `shared` is `_shared_digest`: versions, templates, site.yaml and the bibliography.
+    `shared` is `_shared_digest`: versions, templates, site.yaml and the bibliography; `static`
+    is `scan_static`'s list of the files in static/.
     """
     h = hashlib.blake2b(digest_size=16)
 
@@ -437,10 +477,8 @@ def _inputs_key(
             h.update(b"\0")
 
     add(shared, out, options.drafts, options.future, options.strict)
-    static = root / "static"
-    for path in sorted(static.rglob("*")) if static.is_dir() else ():
-        st = path.stat()
-        add(path.relative_to(static).as_posix(), st.st_size, st.st_mtime_ns)
+    for rel, _path, st in static:
+        add(rel, st.st_size, st.st_mtime_ns)
     h.update("\0".join(f"{d.path}\0{d.digest}" for d in docs).encode("utf-8"))
     # What is published, and what the dev server marks as scheduled, move with the clock.
     h.update(b"\0published\0")
@@ -458,15 +496,17 @@ def _marker_digest(out: Path) -> str:
     return repr(sig) if sig else ""
 
 
-def _previous_pages(out: Path) -> dict[str, tuple[str, str]]:
+def _previous_pages(store: Store, out: Path) -> dict[str, tuple[str, str]]:
     """What the previous build wrote: page path -> (inputs fingerprint, file digest)."""
-    if (out / WRITING).exists():
-        return {}  # a write into the folder was interrupted: rebuild every page
-    manifest = read_manifest(out) if out.is_dir() else {}
-    prints, digests = manifest.get("fingerprints", {}), manifest.get("digests", {})
-    if manifest.get("generator") != f"haven {__version__}":
+    state = read_state(store, out) if out.is_dir() else {}
+    prints, digests = state.get("fingerprints"), state.get("digests")
+    if state.get("generator") != f"haven {__version__}" or not isinstance(prints, dict):
         return {}
-    return {path: (key, digests[path]) for path, key in prints.items() if path in digests}
+    return {
+        path: (key, digests[path])
+        for path, key in prints.items()
+        if path in digests and isinstance(key, str) and isinstance(digests[path], str)
+    }
 
 
 def _folder_digest(folder: Path) -> str:
@@ -474,7 +514,11 @@ def _folder_digest(folder: Path) -> str:
     h = hashlib.blake2b(digest_size=16)
     for path in sorted(folder.rglob("*")) if folder.is_dir() else ():
         if path.is_file():
-            h.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes())
+            try:
+                data = path.read_bytes()
+            except OSError:  # make_environment reports it
+                data = b"\0unreadable"
+            h.update(path.relative_to(folder).as_posix().encode() + b"\0" + data)
     return h.hexdigest()
 
 
@@ -508,7 +552,7 @@ def _select(docs: Sequence[Document], options: BuildOptions, now: datetime):
 
 def _check_slugs(articles: Sequence[Document], pages: Sequence[Document]) -> list[Diagnostic]:
     diags = []
-    seen: dict[str, str] = {}
+    seen: dict[str, Document] = {}
     for doc in [*articles, *pages]:
         url = article_url(doc)
         if doc.kind == "page" and doc.slug in RESERVED_SLUGS and doc.slug != "get-help":
@@ -525,28 +569,39 @@ def _check_slugs(articles: Sequence[Document], pages: Sequence[Document]) -> lis
                 )
             )
         elif url in seen:
+            # One error, on the file whose `slug:` line made the clash when one has such a line.
+            first = seen[url]
+            here, other = (
+                (first, doc) if _slug_line(first) and not _slug_line(doc) else (doc, first)
+            )
+            there = other.path + (f":{_slug_line(other)}" if _slug_line(other) else "")
+            how = "" if _slug_line(other) else " (its slug comes from its file name)"
             diags.append(
                 Diagnostic(
                     ERROR,
-                    doc.path,
+                    here.path,
+                    _slug_line(here),
                     None,
-                    None,
-                    f"{url} is also written by {seen[url]}",
+                    f"{url} is also the address of {there}{how}",
                     key="slug",
                     hint="give one of them another slug",
                     code="duplicate-path",
                 )
             )
-        seen.setdefault(url, doc.path)
+        seen.setdefault(url, doc)
     return diags
 
 
-def _check_collisions(outputs: Sequence[Output]) -> list[Diagnostic]:
+def _slug_line(doc: Document) -> int | None:
+    return doc.key_lines.get("slug")
+
+
+def _check_collisions(outputs: Sequence[Output], reported=frozenset()) -> list[Diagnostic]:
     seen: dict[str, Output] = {}
     diags = []
     for item in outputs:
         key = item.path.casefold()
-        if key in seen:
+        if key in seen and not {item.source, seen[key].source} & set(reported):
             other = seen[key]
             diags.append(
                 Diagnostic(
@@ -666,21 +721,106 @@ def _check_citations(
     return diags
 
 
-def static_outputs(root: Path) -> list[Output]:
-    """Files of static/, copied as they are to /static/ in the site."""
+_SPECIAL_FILES = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def scan_static(root: Path) -> tuple[list[tuple[str, Path, os.stat_result]], list[Diagnostic]]:
+    """The files of static/ as (path below static/, path, stat), and one error per file that
+    cannot be published: a broken symlink, a pipe, socket or device (reading a pipe would wait
+    forever). Symlinks that leave the project are skipped, as before."""
     base = root / "static"
-    outputs = []
+    found: list[tuple[str, Path, os.stat_result]] = []
+    diags: list[Diagnostic] = []
     if not base.is_dir():
-        return outputs
-    for dirpath, dirnames, files in os.walk(base):
+        return found, diags
+    real_root = root.resolve()
+
+    def error(rel: str, message: str, hint: str, code: str) -> None:
+        diags.append(Diagnostic(ERROR, f"static/{rel}", None, None, message, hint=hint, code=code))
+
+    def walk_error(exc: OSError) -> None:
+        rel = Path(exc.filename).relative_to(base).as_posix() if exc.filename else "."
+        error(
+            rel, f"cannot read this folder: {exc.strerror}", "check its permissions", "unreadable"
+        )
+
+    for dirpath, dirnames, files in os.walk(base, onerror=walk_error):
         dirnames.sort()
         for name in sorted(files):
             path = Path(dirpath, name)
             rel = path.relative_to(base).as_posix()
-            if path.is_symlink() and not path.resolve().is_relative_to(root.resolve()):
+            try:
+                if path.is_symlink():
+                    try:
+                        target = path.resolve(strict=True)
+                    except (OSError, RuntimeError):
+                        error(
+                            rel,
+                            f"broken symlink: it points to {os.readlink(path)}, which does not exist",
+                            "point it at an existing file inside the project, or remove it",
+                            "broken-symlink",
+                        )
+                        continue
+                    if not target.is_relative_to(real_root):
+                        continue
+                st = path.stat()
+            except OSError as exc:
+                error(
+                    rel,
+                    f"cannot read this file: {exc.strerror}",
+                    "check its permissions",
+                    "unreadable",
+                )
                 continue
-            outputs.append(Output(f"static/{rel}", path.read_bytes(), f"static/{rel}"))
-    return outputs
+            kind = next((what for test, what in _SPECIAL_FILES if test(st.st_mode)), None)
+            if kind is not None:
+                error(
+                    rel,
+                    f"this is {kind}, not a file: static/ may hold only files",
+                    "remove it from static/",
+                    "special-file",
+                )
+                continue
+            found.append((rel, path, st))
+    return found, diags
+
+
+def static_outputs(root: Path, static=None) -> tuple[list[Output], list[Diagnostic]]:
+    """Files of static/, copied as they are to /static/ in the site, and the ones unreadable."""
+    if static is None:
+        static, _ = scan_static(root)
+    outputs, diags = [], []
+    for rel, path, _st in static:
+        try:
+            # Never blocks: a file replaced by a pipe since the scan is refused, not waited on.
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+            try:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    raise IsADirectoryError(0, "not a regular file")
+                with os.fdopen(fd, "rb", closefd=False) as fh:
+                    data = fh.read()
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            diags.append(
+                Diagnostic(
+                    ERROR,
+                    f"static/{rel}",
+                    None,
+                    None,
+                    f"cannot read this file: {exc.strerror or exc}",
+                    hint="check its permissions",
+                    code="unreadable",
+                )
+            )
+            continue
+        outputs.append(Output(f"static/{rel}", data, f"static/{rel}"))
+    return outputs, diags
 
 
 # -- Markdown rendering with a cache and a process pool ----------------------------------------
@@ -716,29 +856,28 @@ def _body_key(doc: Document) -> str:
     return h.hexdigest()
 
 
-def _render_one(args: tuple[str, str, int]) -> Rendered:
+def _render_one(args: tuple[str, str, int]) -> Rendered | Diagnostic:
+    """A rendered body, or the error that stopped it (data: it crosses from worker processes)."""
     body, path, body_line = args
-    r = markup.render(body, path=path, body_line=body_line)
+    try:
+        r = markup.render(body, path=path, body_line=body_line)
+    except markup.MarkupError as exc:
+        return exc.diagnostic
     extra = _body_headings(path, body, body_line)
     return replace(r, diagnostics=r.diagnostics + tuple(extra)) if extra else r
 
 
 def _render_stream(
     docs: Sequence[Document], start_method: str
-) -> Iterator[tuple[Document, Rendered]]:
-    """Each document with its rendered body, in order: on every core when there are many."""
+) -> Iterator[tuple[Document, Rendered | Diagnostic]]:
+    """Each document with its rendered body (or its error), in order: on every core when there
+    are many, in workers that die with the build."""
     jobs = [(doc.body, doc.path, doc.body_line) for doc in docs]
     if len(jobs) < POOL_THRESHOLD or (os.cpu_count() or 1) < 2:
         for doc, job in zip(docs, jobs, strict=True):
             yield doc, _render_one(job)
         return
-    import multiprocessing
-
-    ctx = multiprocessing.get_context(start_method)
-    # The workers collect their own garbage: Python-Markdown leaves reference cycles behind.
-    with ProcessPoolExecutor(
-        max_workers=os.cpu_count(), mp_context=ctx, initializer=gc.enable
-    ) as pool:
+    with process_pool(os.cpu_count() or 2, start_method) as pool:
         chunk = max(1, min(64, len(jobs) // 32))
         yield from zip(docs, pool.map(_render_one, jobs, chunksize=chunk), strict=True)
 
@@ -767,7 +906,10 @@ class Bodies:
         key = self.keys[path]
         facts = self.store.rendered(key, with_text=False)
         if facts is None:
-            facts = replace(_render_again(self.store, key, self.docs[path]), text="")
+            again = _render_again(self.store, key, self.docs[path])
+            if isinstance(again, Diagnostic):
+                raise TemplateProblem(again)
+            facts = replace(again, text="")
         html = self.store.linked_html(path)
         if html is None or _html_digest(html) != self.html_keys[path]:
             html, _ = rewrite_links(
@@ -779,10 +921,11 @@ class Bodies:
         return replace(facts, html=html)
 
 
-def _render_again(store: Store, key: str, doc: Document) -> Rendered:
+def _render_again(store: Store, key: str, doc: Document) -> Rendered | Diagnostic:
     """A body whose stored row another build pruned: render it and store it back."""
     result = _render_one((doc.body, doc.path, doc.body_line))
-    store.put_bodies([(key, result)])
+    if isinstance(result, Rendered):
+        store.put_bodies([(key, result)])
     return result
 
 
@@ -828,7 +971,13 @@ def render_bodies(
         bodies.clear()
         links.clear()
 
+    failed: dict[str, Brief] = {}
     for doc, result in _render_stream(todo, start_method):
+        if isinstance(result, Diagnostic):
+            # Nothing of a failed render is stored; the build stops with this error.
+            failed[doc.path] = Brief(0, (), (), (result,))
+            html_keys[doc.path], missing[doc.path] = "", []
+            continue
         bodies.append((keys[doc.path], result))
         link(doc, result.html)
         if len(bodies) >= 256:
@@ -849,7 +998,12 @@ def render_bodies(
             continue
         raw = store.body_html(keys[doc.path])
         if raw is None:  # pruned by another build since its brief was read
-            raw = _render_again(store, keys[doc.path], doc).html
+            again = _render_again(store, keys[doc.path], doc)
+            if isinstance(again, Diagnostic):
+                failed[doc.path] = Brief(0, (), (), (again,))
+                html_keys[doc.path], missing[doc.path] = "", []
+                continue
+            raw = again.html
         link(doc, raw)
     flush()
     briefs = store.briefs()
@@ -861,7 +1015,7 @@ def render_bodies(
     return Bodies(
         store,
         keys,
-        {doc.path: briefs[keys[doc.path]] for doc in docs},
+        {doc.path: failed.get(doc.path) or briefs[keys[doc.path]] for doc in docs},
         html_keys,
         missing,
         len(todo),
@@ -874,15 +1028,27 @@ def render_bodies(
 def render_all(
     root: Path, docs: Sequence[Document], *, clean: bool = False, start_method: str = "fork"
 ) -> tuple[dict[str, Rendered], int]:
-    """Every body rendered, HTML and plain text included (for `check`); cached in .cache/."""
+    """Every body rendered, HTML and plain text included (for `check`); cached in .cache/.
+
+    A body that cannot be rendered is left out (the build reports it).
+    """
     store = Store.for_project(root, clean=clean)
     keys = {doc.path: _cache_key(doc) for doc in docs}
     known = store.briefs()
     todo = [doc for doc in docs if keys[doc.path] not in known]
     batch: list[tuple[str, Rendered]] = []
+    rendered: dict[str, Rendered] = {}
     for doc, result in _render_stream(todo, start_method):
-        batch.append((keys[doc.path], result))
+        if isinstance(result, Rendered):
+            batch.append((keys[doc.path], result))
+            rendered[doc.path] = result
     store.put_bodies(batch)
-    rendered = {doc.path: store.rendered(keys[doc.path]) for doc in docs}
+    for doc in docs:
+        if doc.path not in rendered:
+            found = store.rendered(keys[doc.path])
+            if found is None:  # pruned meanwhile, or the store cannot be read
+                found = _render_one((doc.body, doc.path, doc.body_line))
+            if isinstance(found, Rendered):
+                rendered[doc.path] = found
     store.close()
     return rendered, len(todo)

@@ -7,7 +7,7 @@ filters and the content note. Navigation, support blocks, reference lists and ev
 the theme never reach the index, whatever the templates look like.
 
 Each record is written as a small HTML document (headings kept, so Pagefind's heading weights and
-section results still work) into a private folder, and one run of the Pagefind binary indexes that
+section results still work) into a working folder beside the staging folder, and one run of the Pagefind binary indexes that
 folder into the staging folder's `pagefind/`, before the writer swaps it into place: a failure
 leaves the published site as it was. Pagefind's Python API (`pagefind.index.PagefindIndex`) was
 measured for this and not used: its client reads one reply per 100 ms poll (0.1 s a record, 400 s
@@ -20,6 +20,10 @@ site's own vocabulary (titles, topic labels, headings) for "did you mean", the c
 
 Sub-paths: Pagefind stores site-relative result URLs (`/articles/x/`); the search script passes
 the site's base path as Pagefind's `baseUrl`, so the same index works at `/haven/`.
+
+Pagefind dies with the build (on Linux): a `kill -9` of the build leaves no Pagefind writing into
+a staging folder; its working folder carries the writer's staging mark, so the next build
+removes it.
 """
 
 from __future__ import annotations
@@ -31,7 +35,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -41,8 +44,10 @@ from pathlib import Path
 
 from .config import SiteConfig
 from .model import ERROR, Diagnostic, Document
+from .pool import die_with_parent
 
 BUNDLE_DIR = "pagefind"
+STAGING_MARK = ".haven-staging"  # as haven/writer.py marks its staging folders
 DATA_PATH = "search/data.json"  # output path of the browser's help data
 TIMEOUT_SECONDS = 600
 KEYWORD_WEIGHT = 10  # Pagefind's highest: Get help outranks any article for a crisis word
@@ -448,7 +453,16 @@ def index_records(
             shutil.rmtree(bundle)
     except OSError as exc:
         return [_error(f"cannot remove the old search index {bundle}: {exc.strerror or exc}")]
-    with tempfile.TemporaryDirectory(prefix="haven-search-") as work:
+    # Beside the staging folder, named like one of the writer's and marked as one: if the build
+    # is killed, the next build removes it.
+    work = site_dir.with_name(f"{site_dir.name}-pagefind")
+    try:
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir()
+        (work / STAGING_MARK).touch()
+    except OSError as exc:
+        return [_error(f"cannot make Pagefind's working folder {work}: {exc.strerror or exc}")]
+    try:
         folder = Path(work, "records")
         try:
             for record in records:
@@ -461,6 +475,8 @@ def index_records(
         cwd = Path(work, "cwd")
         cwd.mkdir()
         problems = _run_pagefind(binary, folder, bundle, cwd, len(records), quiet)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     if problems:
         return problems
     if not (bundle / "pagefind-entry.json").is_file():
@@ -492,11 +508,14 @@ def _run_pagefind(
             encoding="utf-8",
             errors="replace",
             timeout=TIMEOUT_SECONDS,
+            preexec_fn=die_with_parent,
         )
     except subprocess.TimeoutExpired:
         return [_error(f"Pagefind did not finish {what} within {TIMEOUT_SECONDS} seconds")]
     except OSError as exc:
         return [_error(f"could not run Pagefind ({binary}): {exc.strerror or exc}")]
+    finally:
+        shutil.rmtree(cwd, ignore_errors=True)
     if done.returncode != 0:
         detail = _clean(done.stderr) or _clean(done.stdout) or "no output"
         return [

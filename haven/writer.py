@@ -7,6 +7,12 @@ CDN upload sends only what changed.
 A rebuild that changes a few files (an edit) writes just those into the folder, after every page
 has been rendered without error: copying 5,000 links to change 30 files is most of the time of
 such a build.
+
+The output holds only the site and `.haven`, a marker with one fixed line that proves the folder
+is Haven's. What the build knows about the folder (each page's source and links, unpublished URLs,
+fingerprints, digests) is its *build state*, kept in the cache (`state` row `site:<folder>` of
+`.cache/haven/store.sqlite`) with the marker's stat signature; a folder whose marker does not
+match (copied, restored, changed) has its files checked against the state's digests first.
 """
 
 from __future__ import annotations
@@ -22,10 +28,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .cache import Store
 from .errors import BuildError, UsageError
-from .model import ERROR, Diagnostic, Output
+from .model import ERROR, WARNING, Diagnostic, Output
 
-MARKER = ".haven-build.json"
+MARKER = ".haven"
+MARKER_TEXT = "Built by Haven: its next build may replace everything in this folder.\n"
+LEGACY_MARKER = ".haven-build.json"  # before the build state moved to the cache
 WRITING = ".haven-writing"  # present while files are replaced in place
 STAGING_MARK = ".haven-staging"
 
@@ -34,6 +43,7 @@ STAGING_MARK = ".haven-staging"
 class WriteStats:
     written: int
     unchanged: int
+    notes: tuple[Diagnostic, ...] = ()  # warnings: a stale lock recovered, an old marker removed
 
 
 def check_output_folder(out: Path, root: Path) -> None:
@@ -77,7 +87,7 @@ def check_output_folder(out: Path, root: Path) -> None:
                 )
             ],
         )
-    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
+    if out.is_dir() and any(out.iterdir()) and not is_ours(out):
         raise UsageError(
             f"refusing to replace {out}",
             [
@@ -94,6 +104,11 @@ def check_output_folder(out: Path, root: Path) -> None:
         )
 
 
+def is_ours(out: Path) -> bool:
+    """True when the folder has Haven's marker (or the one earlier Haven wrote)."""
+    return (out / MARKER).is_file() or (out / LEGACY_MARKER).is_file()
+
+
 def safe_join(base: str, rel: str) -> str:
     """base/rel, refusing absolute paths and '..' so nothing is written outside `base`."""
     if rel.startswith("/") or "\\" in rel or any(p in ("", ".", "..") for p in rel.split("/")):
@@ -105,70 +120,211 @@ def _digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-_MANIFESTS: dict[str, tuple[tuple, dict]] = {}  # marker path -> (its stat, its contents)
-
-
 def marker_signature(out: Path) -> tuple:
-    """Size, times and inode of the marker: a new build replaces it, so they all change."""
+    """Device, inode, size and times of the marker: every write of the folder replaces it."""
     try:
         st = os.stat(out / MARKER)
     except OSError:
         return ()
-    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
-def read_manifest(out: Path) -> dict:
-    """The manifest of a built folder ({} when there is none). Shared: do not modify it."""
-    key = str(out / MARKER)
+def state_name(out: Path) -> str:
+    """The name of a folder's build state in the store."""
+    return f"site:{Path(out).resolve()}"
+
+
+def built_name(out: Path) -> str:
+    """The name of when a build last wrote the folder or found it up to date (ns since 1970)."""
+    return f"built:{Path(out).resolve()}"
+
+
+def read_state(store: Store, out: Path) -> dict:
+    """The build state of the output folder `out`; {} when there is none to trust.
+
+    Shared between callers: do not modify it. `trusted` is False when the marker is not the one
+    the state was written with (the folder was copied or restored): only the files whose bytes
+    still have the recorded digest are kept, and the writer then stages a whole new folder.
+    """
+    out = Path(out).resolve()
+    if (out / WRITING).exists():
+        return {}  # a write into the folder was interrupted: rebuild every page
     sig = marker_signature(out)
-    known = _MANIFESTS.get(key)
-    if known is not None and sig and known[0] == sig:
+    if not sig:
+        return {}
+    # A dev server asks again for every build: decoding the state of 4,000 pages costs.
+    known = store.memo.get(state_name(out))
+    if known is not None and known[0] == sig:
         return known[1]
+    state = store.get_json(state_name(out))
+    if not isinstance(state, dict) or not isinstance(state.get("digests"), dict):
+        return {}
+    state = dict(state, trusted=state.get("marker") == list(sig))
+    if not state["trusted"]:
+        state = _verified(out, state)
+    store.memo[state_name(out)] = (sig, state)
+    return state
+
+
+def _verified(out: Path, state: dict) -> dict:
+    """The state with only the files whose bytes are what it says."""
+    digests = {}
+    for rel, digest in state["digests"].items():
+        try:
+            if isinstance(rel, str) and _digest((out / rel).read_bytes()) == digest:
+                digests[rel] = digest
+        except (OSError, ValueError):
+            continue
+    prints = state.get("fingerprints")
+    prints = {k: v for k, v in prints.items() if k in digests} if isinstance(prints, dict) else {}
+    return dict(state, digests=digests, fingerprints=prints)
+
+
+def _save_state(store: Store, out: Path, manifest: dict) -> None:
+    sig = marker_signature(out)
+    state = dict(manifest, marker=list(sig))
+    store.put_json(state_name(out), _encode(state))
+    store.memo[state_name(out)] = (sig, dict(state, trusted=True))
+
+
+def _process_start(pid: int) -> str | None:
+    """When a process started (clock ticks since boot, from /proc); None when unknown or gone."""
     try:
-        data = json.loads((out / MARKER).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict):
-        return {}
-    if sig:
-        _MANIFESTS[key] = (sig, data)
-    return data
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read().decode("ascii", "replace")
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces and parentheses: count from the last ')'.
+    fields = stat[stat.rfind(")") + 2 :].split()
+    return fields[19] if len(fields) > 19 else None
+
+
+def _alive(pid: int, start: str | None) -> bool:
+    """True when `pid` runs and is the process that started at `start` (when that is known)."""
+    if pid <= 0:
+        return False
+    if os.path.isdir("/proc/self"):
+        now = _process_start(pid)
+        return now is not None and (start is None or now == start)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+_HELD: set[int] = set()  # lock descriptors of this process, closed in any child it forks
+
+
+def _close_held_locks() -> None:
+    # A forked worker must not keep the output locked after its parent is gone.
+    for fd in list(_HELD):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _HELD.clear()
+
+
+os.register_at_fork(after_in_child=_close_held_locks)
 
 
 class _Lock:
-    """An exclusive lock beside the output folder: two builds never write it at once."""
+    """An exclusive lock beside the output folder: two builds never write it at once.
+
+    The lock file names its holder (pid and process start time). A lock held although its holder
+    is gone (a process it started kept it) or whose pid now belongs to another process is stale:
+    its file is removed and a new one locked, with a note.
+    """
 
     def __init__(self, out: Path):
         self.path = out.with_name(out.name + ".lock")
         self.fd = -1
+        self.notes: list[Diagnostic] = []
 
     def __enter__(self):
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        for _attempt in range(5):
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                self._busy(fd)
+                continue
+            try:
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:  # another build removed it as stale meanwhile: lock the new one
+                os.close(fd)
+                continue
+            record = json.dumps({"pid": os.getpid(), "start": _process_start(os.getpid())})
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, record.encode(), 0)
+            self.fd = fd
+            _HELD.add(fd)
+            return self
+        raise BuildError(f"cannot lock {self.path}", [self._diagnostic("cannot take the lock")])
+
+    def _busy(self, fd: int) -> None:
         try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(self.fd)
-            holder = self.path.read_text(errors="replace").strip() or "?"
+            text = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
+            st = os.fstat(fd)
+        finally:
+            os.close(fd)
+        pid, start = _holder(text)
+        # No record yet: a build has just taken the lock and is about to write it.
+        if not text or _alive(pid, start):
+            who = f"pid {pid}" if pid > 0 else "just starting"
             raise BuildError(
-                f"another build is writing {self.path.with_suffix('')} (pid {holder})",
+                f"another build is writing {self.path.with_suffix('')} ({who})",
                 [
-                    Diagnostic(
-                        ERROR,
-                        str(self.path.name),
-                        None,
-                        None,
-                        f"another build is writing the output (pid {holder})",
+                    self._diagnostic(
+                        f"another build is writing the output ({who})",
                         hint="wait for it to finish",
                     )
                 ],
             ) from None
-        os.ftruncate(self.fd, 0)
-        os.write(self.fd, str(os.getpid()).encode())
-        return self
+        try:
+            if os.stat(self.path).st_ino == st.st_ino:
+                os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+        self.notes.append(
+            Diagnostic(
+                WARNING,
+                self.path.name,
+                None,
+                None,
+                f"recovered a stale lock: pid {pid if pid > 0 else '?'} is no longer running",
+                hint="nothing to do; a process it started may still be running",
+                code="stale-lock",
+            )
+        )
+
+    def _diagnostic(self, message: str, hint: str | None = None) -> Diagnostic:
+        return Diagnostic(ERROR, self.path.name, None, None, message, hint=hint, code="lock")
 
     def __exit__(self, *exc):
+        _HELD.discard(self.fd)
+        os.ftruncate(self.fd, 0)  # a record names a holder only while it holds the lock
         fcntl.flock(self.fd, fcntl.LOCK_UN)
         os.close(self.fd)
+
+
+def _holder(text: str) -> tuple[int, str | None]:
+    """(pid, start time) from a lock file's record; a bare pid is how earlier Haven wrote it."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = text
+    if isinstance(data, dict):
+        pid, start = data.get("pid"), data.get("start")
+        return (pid if isinstance(pid, int) else 0), (start if isinstance(start, str) else None)
+    if isinstance(data, int):
+        return data, None
+    return 0, None
 
 
 def _clean_leftovers(out: Path) -> None:
@@ -178,9 +334,7 @@ def _clean_leftovers(out: Path) -> None:
     """
     for pattern in (".tmp-*", ".old-*"):
         for sibling in out.parent.glob(out.name + pattern):
-            if sibling.is_dir() and (
-                (sibling / STAGING_MARK).exists() or (sibling / MARKER).exists()
-            ):
+            if sibling.is_dir() and ((sibling / STAGING_MARK).exists() or is_ours(sibling)):
                 shutil.rmtree(sibling, ignore_errors=True)
 
 
@@ -190,11 +344,12 @@ def write_site(
     *,
     root: Path,
     manifest: dict,
+    store: Store | None = None,
     keep_files: Sequence[str] = (),
     before_swap: Callable[[Path, list[str]], list[Diagnostic]] | None = None,
     in_place: bool = False,
 ) -> WriteStats:
-    """Write `outputs` as the new content of `out`.
+    """Write `outputs` as the new content of `out`, and `manifest` as its build state in `store`.
 
     By default the site is written into a staging sibling and swapped in whole; `outputs` may be
     a generator, consumed once, and an exception it raises leaves `out` untouched.
@@ -204,19 +359,69 @@ def write_site(
     `in_place=True` is for a rebuild that changes a few files: every output is produced first,
     then only the changed files are replaced in `out`, each by a rename, with a `.haven-writing`
     flag present meanwhile so that an interrupted write is detected and repaired by the next build.
+    A file or folder that cannot be written is a BuildError naming it.
     """
     out = out.resolve()
+    root = Path(root).resolve()
     check_output_folder(out, root)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with _Lock(out):
-        _clean_leftovers(out)
-        old = read_manifest(out) if out.is_dir() and not (out / WRITING).exists() else {}
-        if in_place and old.get("digests") and old.get("search") == manifest.get("search"):
-            return _write_in_place(list(outputs), out, old, manifest)
-        return _write_staged(outputs, out, old, manifest, keep_files, before_swap)
+    own = store is None
+    store = store if store is not None else Store.for_project(root)
+    try:
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            lock = _Lock(out)
+            with lock:
+                _clean_leftovers(out)
+                old = read_state(store, out) if out.is_dir() else {}
+                if (
+                    in_place
+                    and old.get("trusted")
+                    and old.get("digests")
+                    and old.get("search") == manifest.get("search")
+                ):
+                    stats = _write_in_place(list(outputs), out, old, manifest, store)
+                else:
+                    stats = _write_staged(
+                        outputs, out, old, manifest, store, keep_files, before_swap
+                    )
+        except OSError as exc:
+            raise _cannot_write(exc, out, root) from None
+    finally:
+        if own:
+            store.close()
+    return WriteStats(stats.written, stats.unchanged, tuple(lock.notes) + stats.notes)
 
 
-def _write_staged(outputs, out, old, manifest, keep_files, before_swap) -> WriteStats:
+def _cannot_write(exc: OSError, out: Path, root: Path) -> BuildError:
+    """An I/O failure as an error naming the file or folder (project-relative when inside)."""
+    target = Path(exc.filename) if exc.filename else out
+    # A staging sibling is named as the output folder it stands for.
+    parts = target.parts
+    for i, part in enumerate(parts):
+        if part.startswith(f"{out.name}.tmp-"):
+            target = Path(*parts[:i], out.name, *parts[i + 1 :])
+            break
+    shown = target.relative_to(root).as_posix() if target.is_relative_to(root) else str(target)
+    why = exc.strerror or str(exc)
+    if isinstance(exc, (FileExistsError, NotADirectoryError)):
+        why = "a file is where a folder must go"
+    return BuildError(
+        f"cannot write {shown}: {why}",
+        [
+            Diagnostic(
+                ERROR,
+                shown,
+                None,
+                None,
+                f"cannot write the output: {why}",
+                hint="check that the output folder and its parent are writable and not full",
+                code="write-error",
+            )
+        ],
+    )
+
+
+def _write_staged(outputs, out, old, manifest, store, keep_files, before_swap) -> WriteStats:
     old_digests: dict[str, str] = old.get("digests", {})
     staging = out.with_name(f"{out.name}.tmp-{os.getpid()}")
     if staging.exists():
@@ -226,6 +431,7 @@ def _write_staged(outputs, out, old, manifest, keep_files, before_swap) -> Write
     written = unchanged = 0
     changed: list[str] = []
     digests: dict[str, str] = {}
+    notes: list[Diagnostic] = []
     try:
         # Plain strings, not Path objects: this loop runs once per file of the site.
         made_dirs: set[str] = set()
@@ -256,18 +462,36 @@ def _write_staged(outputs, out, old, manifest, keep_files, before_swap) -> Write
                 fh.write(item.data)
             written += 1
             changed.append(item.path)
+        legacy = (out / LEGACY_MARKER).exists()
         if (
             not changed
+            and old.get("trusted")
+            and not legacy
             and set(digests) == set(old_digests)
             and all(old.get(key) == value for key, value in manifest.items())
-            and not (out / WRITING).exists()
         ):
             # Byte for byte what is there already: leave the folder alone.
             shutil.rmtree(staging, ignore_errors=True)
             return WriteStats(0, unchanged)
+        if legacy:
+            notes.append(
+                Diagnostic(
+                    WARNING,
+                    f"{out.name}/{LEGACY_MARKER}",
+                    None,
+                    None,
+                    "removed: the build state is now kept in .cache/haven/, out of the "
+                    f"published folder, which {MARKER} marks as Haven's",
+                    code="old-marker",
+                )
+            )
         for name in keep_files:
             src = out / name
-            if src.exists() and not (staging / name).exists():
+            if (
+                name not in (LEGACY_MARKER, MARKER)
+                and src.exists()
+                and not (staging / name).exists()
+            ):
                 (shutil.copytree if src.is_dir() else shutil.copy2)(src, staging / name)
         if before_swap is not None:
             problems = before_swap(staging, changed)
@@ -277,19 +501,19 @@ def _write_staged(outputs, out, old, manifest, keep_files, before_swap) -> Write
             written_extra, unchanged_extra = _relink_generated(staging, out, set(digests))
             written += written_extra
             unchanged += unchanged_extra
-        manifest = dict(manifest, digests=digests)
-        _write_marker(staging, manifest)
+        _write_marker(staging)
         (staging / STAGING_MARK).unlink()
         _swap(staging, out)
-        _MANIFESTS.pop(str(staging / MARKER), None)
-        _MANIFESTS[str(out / MARKER)] = (marker_signature(out), manifest)
+        _save_state(store, out, dict(manifest, digests=digests))
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return WriteStats(written, unchanged)
+    return WriteStats(written, unchanged, tuple(notes))
 
 
-def _write_in_place(items: list[Output], out: Path, old: dict, manifest: dict) -> WriteStats:
+def _write_in_place(
+    items: list[Output], out: Path, old: dict, manifest: dict, store: Store
+) -> WriteStats:
     old_digests: dict[str, str] = old["digests"]
     digests: dict[str, str] = {}
     todo: list[Output] = []
@@ -316,9 +540,13 @@ def _write_in_place(items: list[Output], out: Path, old: dict, manifest: dict) -
         for item, target in targets:
             os.makedirs(os.path.dirname(target), exist_ok=True)
             tmp = f"{target}.haven-tmp"
-            with open(tmp, "wb") as fh:
-                fh.write(item.data)
-            os.replace(tmp, target)
+            try:
+                with open(tmp, "wb") as fh:
+                    fh.write(item.data)
+                os.replace(tmp, target)
+            except OSError as exc:
+                exc.filename = target  # name the page, not its temporary file
+                raise
         for rel in gone:
             target = safe_join(base, rel)
             try:
@@ -326,7 +554,10 @@ def _write_in_place(items: list[Output], out: Path, old: dict, manifest: dict) -
             except FileNotFoundError:
                 pass
             _prune_empty_dirs(os.path.dirname(target), base)
-        _write_marker(out, manifest)
+        _write_marker(out)
+        # The state names the new marker before the flag goes: a build that finds the flag
+        # trusts neither.
+        _save_state(store, out, manifest)
         flag.unlink()
     return WriteStats(len(todo), len(items) - len(todo))
 
@@ -380,13 +611,11 @@ def _encode(manifest: dict) -> str:
     return "{" + ", ".join(parts) + "}"
 
 
-def _write_marker(folder: Path, manifest: dict) -> None:
+def _write_marker(folder: Path) -> None:
+    """The marker, replaced by rename: a new file each time, so its signature changes."""
     tmp = folder / f"{MARKER}.tmp"
-    tmp.write_text(_encode(manifest), encoding="utf-8")
+    tmp.write_text(MARKER_TEXT, encoding="utf-8")
     os.replace(tmp, folder / MARKER)
-    sig = marker_signature(folder)
-    if sig:  # the next build reads it back: keep it (a swapped folder is found by its new path)
-        _MANIFESTS[str(folder / MARKER)] = (sig, manifest)
 
 
 def link_tree(src: Path, dst: Path) -> bool:
@@ -418,7 +647,7 @@ def _relink_generated(staging: Path, out: Path, planned: set[str]) -> tuple[int,
         for name in files:
             path = Path(dirpath, name)
             rel = path.relative_to(staging).as_posix()
-            if rel in planned or rel in (MARKER, STAGING_MARK):
+            if rel in planned or rel in (MARKER, STAGING_MARK, LEGACY_MARKER):
                 continue
             old = out / rel
             try:

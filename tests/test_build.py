@@ -13,7 +13,14 @@ import pytest
 from selectolax.lexbor import LexborHTMLParser
 from sitekit import SITE_YAML, article, make_site, run, snapshot
 
+from haven.cache import Store
 from haven.linkcheck import check_site
+from haven.writer import MARKER_TEXT, read_state
+
+
+def state(root: Path) -> dict:
+    """What the last build recorded about root/_site (in .cache/haven/): check's manifest."""
+    return read_state(Store.for_project(root), root / "_site")
 
 
 def html(root: Path, rel: str) -> LexborHTMLParser:
@@ -61,13 +68,13 @@ def test_complete_site_from_a_few_files(tmp_path, capsys):
         "robots.txt",
         "static/css/site.css",
         "static/css/pygments.css",
-        ".haven-build.json",
+        ".haven",  # the marker; the build state is in .cache/haven/
     ]:
         assert (site / rel).is_file(), rel
     assert titles(root, "tags/selfcare/index.html") == ["Two", "One"]
     nav = [a.text(strip=True) for a in html(root, "index.html").css("nav a")]
     assert {"Home", "Topics", "About", "Get help"} <= set(nav)
-    assert check_site(site, site_url="https://example.org/") == []
+    assert check_site(site, site_url="https://example.org/", manifest=state(root)) == []
 
 
 def test_tag_spellings_are_one_topic_and_drafts_and_future_are_left_out(tmp_path, capsys):
@@ -113,7 +120,7 @@ def test_unicode_topics_get_working_pages(tmp_path, capsys):
     assert "/tags/%E5%BF%83%E3%81%AE%E5%81%A5%E5%BA%B7/" in hrefs
     for href in hrefs:
         assert (site / unquote(href).lstrip("/") / "index.html").is_file() or href == "/tags/"
-    assert check_site(site) == []
+    assert check_site(site, manifest=state(root)) == []
 
 
 def test_empty_tag_gets_a_fallback_page_with_a_warning(tmp_path, capsys):
@@ -225,7 +232,8 @@ def test_markdown_links_between_articles_are_rewritten_and_checked(tmp_path, cap
     assert run(root) == 0
     link = html(root, "articles/a/index.html").css_first('a[href^="/articles/b/"]')
     assert link.attributes["href"] == "/articles/b/#why-it-matters"
-    assert check_site(root / "_site")  # the link to the draft is reported by check too
+    # The link to the draft is reported by check too.
+    assert check_site(root / "_site", manifest=state(root))
 
 
 def test_sub_path_base_url(tmp_path, capsys):
@@ -249,7 +257,10 @@ def test_sub_path_base_url(tmp_path, capsys):
         tree.css_first('link[rel="canonical"]').attributes["href"]
         == "https://example.org/haven/articles/a/"
     )
-    assert check_site(root / "_site", site_url="https://example.org/haven/") == []
+    problems = check_site(
+        root / "_site", site_url="https://example.org/haven/", manifest=state(root)
+    )
+    assert problems == []
 
 
 def test_two_builds_are_byte_identical(tmp_path, capsys):
@@ -277,12 +288,14 @@ def test_paths_that_collide_or_are_reserved(tmp_path, capsys):
     )
     assert run(root) == 1
     err = capsys.readouterr().err
+    # One error for the clash, with the `slug:` lines of both files; one for the reserved slug.
     assert re.search(
-        r"content/articles/[ab].md: error: 'slug': /articles/same/ is also written by "
-        r"content/articles/[ab].md",
+        r"content/articles/[ab].md:6: error: 'slug': /articles/same/ is also the address of "
+        r"content/articles/[ab].md:6",
         err,
     )
     assert "content/pages/tags.md" in err and "reserved" in err
+    assert "Build failed: 2 errors" in err
 
 
 @pytest.mark.parametrize("slug", ["../escape", "a/b", "/abs", "a\\\\b"])
@@ -524,10 +537,10 @@ def test_unchanged_inputs_skip_the_build_but_repeat_its_warnings(tmp_path, capsy
     again = capsys.readouterr()
     assert "is not in the vocabulary" in first.err and again.err == first.err
     assert re.search(r"Built \d+ files \(0 written, \d+ unchanged\)", again.out)
-    (root / "_site/.haven-build.json").write_text("{}")  # the folder changed under us: rebuild
+    (root / "_site/.haven").write_text("changed")  # the folder changed under us: rebuild
     assert run(root) == 0
     assert re.search(r"\(\d+ written", capsys.readouterr().out)
-    assert '"digests"' in (root / "_site/.haven-build.json").read_text()
+    assert (root / "_site/.haven").read_text() == MARKER_TEXT
 
 
 def test_a_reference_without_authors_leads_with_its_title(tmp_path):

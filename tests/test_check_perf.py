@@ -11,8 +11,8 @@ from sitekit import SITE_YAML, article, make_site, run
 
 import haven.check
 import haven.pipeline
-from haven.cache import CACHE_DIR
-from haven.check import PAGES_CACHE, collect_problems
+from haven.cache import Store
+from haven.check import PAGES_CACHE, READABILITY_CACHE, collect_problems
 
 NOW = datetime(2026, 11, 26, tzinfo=UTC)
 
@@ -73,8 +73,10 @@ def signatures(root: Path) -> dict[Path, tuple[int, int]]:
 
 def cold(root: Path):
     """What a check finds with no cache at all."""
-    for name in (f"{PAGES_CACHE}.pickle", "readability.pickle"):
-        (root / CACHE_DIR / name).unlink(missing_ok=True)
+    store = Store.for_project(root)
+    for name in (PAGES_CACHE, READABILITY_CACHE):
+        store.delete(name)
+    store.close()
     return collect_problems(root, now=NOW)
 
 
@@ -133,7 +135,7 @@ def test_a_removed_page_is_reported_and_leaves_the_cache(site):
     (site / "_site/articles/c/index.html").unlink()
     after = collect_problems(site, now=NOW)
     assert ("broken-link", "/articles/c/") in {(p.kind, p.target) for p in after}
-    cached = haven.check.load_cache(site, PAGES_CACHE)["pages"]
+    cached = Store.for_project(site).get_json(PAGES_CACHE)["pages"]
     assert "articles/c/index.html" not in cached and "articles/b/index.html" in cached
     assert after == cold(site)
 
@@ -153,8 +155,10 @@ def test_a_changed_policy_setting_parses_every_page_again(site, parses):
 def test_a_damaged_cache_is_ignored(site, parses):
     first = collect_problems(site, now=NOW)
     parses.take()
-    (site / CACHE_DIR / f"{PAGES_CACHE}.pickle").write_bytes(b"not a pickle")
-    (site / CACHE_DIR / "readability.pickle").write_bytes(b"\x80\x05garbage")
+    store = Store.for_project(site)
+    store.put_json(PAGES_CACHE, '{"r": ["os.system", ["echo"]]}')  # not a record of ours
+    store.put_json(READABILITY_CACHE, "not json")
+    store.close()
     assert collect_problems(site, now=NOW) == first
     assert parses.take() == len(html_pages(site))
 

@@ -409,7 +409,7 @@ def test_absent_manifest_reports_pages_only(tmp_path):
         manifest=None,
     )
     assert found(check_site(site, LinkcheckSettings())) == {
-        (WARNING, "no-manifest", None, None, "", ".haven-build.json"),
+        (WARNING, "no-manifest", None, None, "", ""),
         (ERROR, "broken-link", None, None, "index.html", "/nope/"),
     }
 
@@ -432,7 +432,7 @@ def test_malformed_manifest_is_a_clear_problem_and_the_check_goes_on(tmp_path, t
     kinds = sorted((p.kind, p.severity) for p in problems)
     assert kinds == [("bad-manifest", ERROR), ("broken-link", ERROR)]
     bad = next(p for p in problems if p.kind == "bad-manifest")
-    assert why in bad.message and "rebuild the site" in bad.message
+    assert why in bad.message and "build again" in bad.message
 
 
 def test_manifest_is_read_with_its_fields(tmp_path):
@@ -639,7 +639,7 @@ def test_links_repeated_on_every_page_are_judged_on_each_page(tmp_path, no_netwo
     )
     problems = check_site(site)
     assert {(p.kind, p.page, p.target) for p in problems} == {
-        ("no-manifest", "", ".haven-build.json"),
+        ("no-manifest", "", ""),
         ("broken-link", "index.html", "x/"),  # the same relative link is fine from b/
         ("missing-fragment", "b/index.html", "#top-part"),  # an id of a/, not of b/
         ("orphan", "lonely/index.html", ""),  # its only link is to itself

@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
+from haven.cache import Store
 from haven.errors import BuildError, UsageError
 from haven.model import Output
-from haven.writer import MARKER, read_manifest, write_site
+from haven.writer import MARKER, MARKER_TEXT, read_state, write_site
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -27,9 +28,10 @@ def test_writes_files_and_marker(tmp_path):
     stats = build(tmp_path, {"index.html": "home", "a/index.html": "a"})
     out = tmp_path / "_site"
     assert (out / "index.html").read_text() == "home"
-    assert (out / MARKER).is_file()
+    assert (out / MARKER).read_text() == MARKER_TEXT  # says it is Haven's, and nothing more
     assert stats.written == 2 and stats.unchanged == 0
-    assert set(read_manifest(out)["digests"]) == {"index.html", "a/index.html"}
+    state = read_state(Store.for_project(tmp_path), out)
+    assert set(state["digests"]) == {"index.html", "a/index.html"}
 
 
 def test_unchanged_files_keep_their_mtime_and_stale_files_go(tmp_path):
