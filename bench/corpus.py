@@ -59,7 +59,7 @@ ADJECTIVES = "calm careful clear everyday gentle honest quiet simple slow small 
 QUESTION_STARTS = ("What if", "How can", "Why do", "When should", "Is it okay if", "Can")
 LANGUAGES = ("python", "text", "yaml")
 
-# Ids the theme puts on every article page (haven/markup.py TEMPLATE_IDS): a heading slug that
+# Ids the theme puts on every article page (haven/markup TEMPLATE_IDS): a heading slug that
 # equals one of these is renamed by the renderer, so our links must never point at one.
 _RESERVED_IDS = {"main", "summary", "references", "search", "top", "questions"}
 

@@ -124,7 +124,7 @@ def _plural(n: int, word: str) -> str:
 
 
 def _parse_now(value: str | None, root: Path) -> datetime | None:
-    from .frontmatter import EARLIEST_YEAR, LATEST_YEAR, date_problem
+    from .sources.frontmatter import EARLIEST_YEAR, LATEST_YEAR, date_problem
 
     if value:
         problem = date_problem(value)
@@ -259,7 +259,7 @@ def cmd_new(args) -> int:
 
 
 def cmd_fields(args) -> int:
-    from .schema import fields_reference
+    from .sources.schema import fields_reference
 
     print(fields_reference())
     return EXIT_OK

@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from .errors import ConfigError
-from .frontmatter import date_problem, load_values, mapping_values_hint
 from .model import ERROR, Diagnostic
+from .sources.frontmatter import date_problem, load_values, mapping_values_hint
 
 CONFIG_FILE = "site.yaml"
 
@@ -830,7 +830,7 @@ def _regions(r: _Reader, raw: Any) -> dict[str, str]:
 def _linkcheck(r: _Reader, raw: Any) -> dict:
     # The link checker declares its own settings; reading them here makes a mistake stop the
     # build, not only `check`.
-    from .linkcheck import LinkcheckSettings
+    from .check.links import LinkcheckSettings
 
     if not isinstance(raw, dict):
         r.error("linkcheck", f"expected a mapping, got {_kind(raw)}")

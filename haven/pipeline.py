@@ -16,10 +16,9 @@ from datetime import datetime
 from pathlib import Path
 
 from . import __version__, markup
-from .cache import Brief, Store
 from .config import SiteConfig, load_config
-from .content import load_content
 from .errors import ContentError
+from .incremental.store import Brief, Store
 from .links import resolve_md, rewrite_links
 from .model import (
     ERROR,
@@ -32,7 +31,9 @@ from .model import (
     Output,
     Rendered,
 )
-from .pages import (
+from .render import process_pool
+from .site.paths import resolve_paths
+from .site.plan import (
     PlanMemo,
     SitePlan,
     TemplateErrors,
@@ -42,9 +43,8 @@ from .pages import (
     plan_site,
     render_outputs,
 )
-from .pool import process_pool
-from .references import REFERENCES_FILE, load_references
-from .start_here import resolve_paths
+from .sources.discover import load_content
+from .sources.references import REFERENCES_FILE, load_references
 from .taxonomy import Taxonomy, build_taxonomy, related_articles
 from .writer import WRITING, built_name, link_tree, marker_signature, read_state, write_site
 
@@ -264,7 +264,7 @@ def _build(root: Path, options: BuildOptions, reporter, session: Session | None,
         diags += static_diags
         page_plan.outputs.append(
             Output(
-                "static/css/pygments.css", markup.pygments_css().encode("utf-8"), "haven/markup.py"
+                "static/css/pygments.css", markup.pygments_css().encode("utf-8"), "haven/markup/"
             )
         )
         # A slug collision or a reserved slug was reported above, once, with its lines.

@@ -15,7 +15,7 @@ import yaml
 
 from .config import CONFIG_FILE
 from .errors import UsageError
-from .schema import SLUG_MAX_BYTES
+from .sources.schema import SLUG_MAX_BYTES
 
 SUMMARY_PLACEHOLDER = "TODO: one or two sentences for listings and search"
 AUTHOR_PLACEHOLDER = "TODO: the author's name as readers should see it"

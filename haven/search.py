@@ -44,7 +44,7 @@ from pathlib import Path
 
 from .config import SiteConfig
 from .model import ERROR, Diagnostic, Document
-from .pool import die_with_parent
+from .render import die_with_parent
 
 BUNDLE_DIR = "pagefind"
 STAGING_MARK = ".haven-staging"  # as haven/writer.py marks its staging folders

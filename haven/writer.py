@@ -28,8 +28,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .cache import Store
 from .errors import BuildError, UsageError
+from .incremental.store import Store
 from .model import ERROR, WARNING, Diagnostic, Output
 
 MARKER = ".haven"

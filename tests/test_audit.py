@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime
 
 from sitekit import SITE_YAML, article, make_site, run
 
-from haven.audit import audit_html, review_dates, support_freshness
 from haven.check import collect_problems
+from haven.check.audit import audit_html, review_dates, support_freshness
 from haven.config import load_config
 from haven.model import Document
 

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from haven import search
-from haven.linkcheck import check_site
+from haven.check.links import check_site
 from haven.model import ERROR, WARNING, BuildOptions
 from haven.pipeline import build_site
 

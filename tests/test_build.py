@@ -13,8 +13,8 @@ import pytest
 from selectolax.lexbor import LexborHTMLParser
 from sitekit import SITE_YAML, article, make_site, run, snapshot
 
-from haven.cache import Store
-from haven.linkcheck import check_site
+from haven.check.links import check_site
+from haven.incremental.store import Store
 from haven.writer import MARKER_TEXT, read_state
 
 
@@ -548,7 +548,7 @@ def test_a_reference_without_authors_leads_with_its_title(tmp_path):
         "- key: act2015\n  authors: null\n  year: 2015\n  title: Serious Crime Act 2015, section 76\n"
         "  container: legislation.gov.uk\n  url: https://www.legislation.gov.uk/ukpga/2015/9\n"
     )
-    from haven.references import load_references
+    from haven.sources.references import load_references
 
     (tmp_path / "content").mkdir()
     (tmp_path / "content/references.yaml").write_text(refs, encoding="utf-8")

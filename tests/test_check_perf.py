@@ -11,8 +11,8 @@ from sitekit import SITE_YAML, article, make_site, run
 
 import haven.check
 import haven.pipeline
-from haven.cache import Store
 from haven.check import PAGES_CACHE, READABILITY_CACHE, collect_problems
+from haven.incremental.store import Store
 
 NOW = datetime(2026, 11, 26, tzinfo=UTC)
 

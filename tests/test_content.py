@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from haven.content import load_content
 from haven.model import ERROR, WARNING
+from haven.sources.discover import load_content
 
 TZ = ZoneInfo("America/New_York")
 

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from haven.check.links import DEFAULT_SEVERITY
 from haven.cli import COMMANDS, _parser
 from haven.config import OPTIONS, load_config
 from haven.errors import ConfigError, ContentError, UsageError
-from haven.linkcheck import DEFAULT_SEVERITY
 from haven.pipeline import build_site
 from haven.scaffold import new_article
-from haven.schema import FIELDS
+from haven.sources.schema import FIELDS
 
 PROJECT = Path(__file__).resolve().parent.parent
 GUIDE = PROJECT / "docs" / "editing.md"

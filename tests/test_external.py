@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from haven.external import (
+from haven.check.external import (
     BROKEN,
     DENIED_KIND,
     FRAGMENT,
@@ -27,7 +27,7 @@ from haven.external import (
     normalise_url,
     split_fragment,
 )
-from haven.linkcheck import LinkcheckSettings, check_site
+from haven.check.links import LinkcheckSettings, check_site
 from haven.model import ERROR, WARNING
 
 HUGE = 1024**3  # what the huge endpoints offer; the checker must not take it

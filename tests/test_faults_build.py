@@ -31,9 +31,9 @@ from markdown.inlinepatterns import LINK_RE, LinkInlineProcessor
 from sitekit import article, make_site, run, snapshot
 
 from haven import markup, pipeline
-from haven.cache import CACHE_DIR, STORE_FILE, Store
 from haven.check import collect_problems
 from haven.errors import HavenError
+from haven.incremental.store import CACHE_DIR, STORE_FILE, Store
 from haven.model import ERROR, WARNING, BuildOptions
 from haven.pipeline import Session, build_site
 from haven.writer import (
@@ -285,7 +285,8 @@ def test_a_recursion_error_leaves_no_state_in_any_process(site, tmp_path, monkey
 SLOW_WORKERS = """
 import os, sys, time
 from pathlib import Path
-from haven import cli, pages, pipeline
+from haven import cli, pipeline
+from haven.site import plan as pages
 
 root, flag, pool = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
 build = os.getpid()

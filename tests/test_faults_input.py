@@ -28,10 +28,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sitekit import SITE_YAML, article, make_site, snapshot
 
-from haven import external
+from haven.check import external
+from haven.check.external import PRIVATE, ExternalSettings, check_urls
 from haven.cli import main
 from haven.errors import HavenError
-from haven.external import PRIVATE, ExternalSettings, check_urls
 from haven.model import BuildResult
 from haven.pipeline import RESERVED_SLUGS, build_site
 from haven.scaffold import slugify

@@ -10,7 +10,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import jinja2
 import pytest
 
-from haven.feeds import (
+from haven.model import Question
+from haven.site.feeds import (
     FeedEntry,
     article_jsonld,
     atom_feed,
@@ -20,7 +21,6 @@ from haven.feeds import (
     sitemap,
     website_jsonld,
 )
-from haven.model import Question
 
 A = "{http://www.w3.org/2005/Atom}"
 SM = "{http://www.sitemaps.org/schemas/sitemap/0.9}"

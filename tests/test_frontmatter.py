@@ -1,4 +1,4 @@
-"""Front matter: splitting, YAML safety, and the declared fields (haven.frontmatter, haven.schema).
+"""Front matter: splitting, YAML safety, and the declared fields (haven.sources.frontmatter, haven.sources.schema).
 
 One test per bad input, each asserting the file:line:col, the key and the message an editor sees.
 """
@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from haven.frontmatter import INVALID, split
 from haven.model import ERROR, WARNING
-from haven.schema import FIELDS, PAGE_FIELDS, fields_reference, validate
+from haven.sources.frontmatter import INVALID, split
+from haven.sources.schema import FIELDS, PAGE_FIELDS, fields_reference, validate
 
 PATH = "content/articles/x.md"
 TZ = ZoneInfo("Europe/London")

@@ -215,7 +215,7 @@ def test_a_build_with_nothing_changed_touches_nothing(tmp_path):
 
 
 def test_a_body_edit_plans_only_that_article(tmp_path, monkeypatch):
-    from haven import pages
+    from haven.site import plan as pages
 
     root = make_site(tmp_path / "site", corpus(), site_yaml=SITE)
     session = Session.for_project(root)

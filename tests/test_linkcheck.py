@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from haven.errors import UsageError
-from haven.linkcheck import (
+from haven.check.links import (
     DEFAULT_SEVERITY,
     LinkcheckSettings,
     check_site,
@@ -18,6 +17,7 @@ from haven.linkcheck import (
     refresh_url,
     srcset_urls,
 )
+from haven.errors import UsageError
 from haven.model import ERROR, WARNING
 
 SITE_URL = "https://haven.example.org/"
@@ -601,7 +601,7 @@ def test_two_problems_about_one_image_share_its_line(tmp_path):
 
 
 def test_every_external_kind_has_a_default_severity():
-    from haven.external import KINDS
+    from haven.check.external import KINDS
 
     assert set(KINDS) <= set(DEFAULT_SEVERITY)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 
+from haven.check.report import failed, format_json, format_junit, format_text, summary_line
 from haven.model import ERROR, WARNING, Problem
-from haven.report import failed, format_json, format_junit, format_text, summary_line
 
 BROKEN = Problem(
     ERROR,

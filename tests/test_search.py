@@ -96,8 +96,8 @@ def site(tmp_path: Path, files: dict[str, str] | None = None, yaml: str = SEARCH
 
 def records_of(root: Path, now: datetime = NOW, *, drafts: bool = False):
     """The search records of the site in `root`, as the pipeline makes them."""
-    from haven.content import load_content
     from haven.pipeline import render_all
+    from haven.sources.discover import load_content
 
     config = load_config(root)
     docs, _ = load_content(root, config, {}, {})
@@ -347,7 +347,7 @@ def test_header_box_and_search_page_carry_no_query(tmp_path):
 
 
 def test_scripts_use_no_storage_and_never_write_the_address():
-    from haven.audit import STORAGE_APIS
+    from haven.check.audit import STORAGE_APIS
 
     project = Path(__file__).resolve().parents[1]
     for name in ("search.js", "search-ui.js"):

@@ -12,9 +12,9 @@ import yaml
 
 from haven.check import collect_problems
 from haven.config import load_config
-from haven.content import load_content
 from haven.model import ERROR, WARNING, BuildOptions
 from haven.pipeline import build_site, render_all
+from haven.sources.discover import load_content
 from haven.taxonomy import build_taxonomy
 
 PROJECT = Path(__file__).resolve().parent.parent

@@ -1,4 +1,4 @@
-"""The theme: every template rendered with a realistic context, the way haven/pages.py renders it.
+"""The theme: every template rendered with a realistic context, the way haven/site/plan.py renders it.
 
 The Environment below mirrors the pipeline's (autoescape for every template, StrictUndefined,
 `url`/`abs_url` globals, `iso`/`date_display` filters), with the site under the sub-path `/haven/`

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from haven.cache import Store
 from haven.errors import BuildError, UsageError
+from haven.incremental.store import Store
 from haven.model import Output
 from haven.writer import MARKER, MARKER_TEXT, read_state, write_site
 

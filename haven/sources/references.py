@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 from markupsafe import Markup, escape
 
-from .model import ERROR, Diagnostic
+from ..model import ERROR, Diagnostic
 
 REFERENCES_FILE = "content/references.yaml"
 _FIELDS = ("key", "authors", "year", "title", "container", "volume", "issue", "pages", "doi", "url")

@@ -26,9 +26,9 @@ from urllib.parse import unquote, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
 
-from .errors import UsageError
+from ..errors import UsageError
+from ..model import ERROR, WARNING, Problem
 from .external import ExternalSettings, UrlCheck, check_urls, normalise_url, split_fragment
-from .model import ERROR, WARNING, Problem
 
 MANIFEST = ".haven-build.json"  # where earlier builds kept the manifest, in the output
 IGNORE = "ignore"

@@ -25,13 +25,19 @@ from pathlib import Path
 import selectolax
 from selectolax.lexbor import LexborHTMLParser
 
-from . import __version__, audit, linkcheck
+from .. import __version__
+from ..config import load_config
+from ..errors import ConfigError, UsageError
+from ..incremental.store import Store
+from ..model import ERROR, INFO, WARNING, Diagnostic, Document, Problem
+from ..render import process_pool
+from ..scaffold import PLACEHOLDER, placeholder_problems
+from ..sources.discover import load_content
+from ..writer import MARKER, built_name, read_state
+from . import audit
+from . import links as linkcheck
 from .audit import audit_site, audit_tree, page_policy, reading_level
-from .cache import Store
-from .config import load_config
-from .content import load_content
-from .errors import ConfigError, UsageError
-from .linkcheck import (
+from .links import (
     LinkcheckSettings,
     PageScan,
     _Ref,
@@ -41,11 +47,7 @@ from .linkcheck import (
     scan_tree,
     sort_key,
 )
-from .model import ERROR, INFO, WARNING, Diagnostic, Document, Problem
-from .pool import process_pool
 from .report import failed, format_json, format_junit, format_text
-from .scaffold import PLACEHOLDER, placeholder_problems
-from .writer import MARKER, built_name, read_state
 
 PAGES_CACHE = "check-pages"
 READABILITY_CACHE = "readability"
@@ -268,7 +270,7 @@ def reading_scores(
     """(SMOG, Flesch) of each article; only new or changed bodies are rendered and measured."""
     from importlib import metadata
 
-    from . import markup
+    from .. import markup
 
     articles = [d for d in docs if d.kind == "article"]
     # The plain text comes from the body through markup; the scores from textstat.
@@ -282,7 +284,7 @@ def reading_scores(
         scores = {}
     todo = [d for d in articles if not _valid_score(scores.get(keys[d.path]))]
     if todo:
-        from .pipeline import render_all
+        from ..pipeline import render_all
 
         rendered, _ = render_all(root, todo)
         todo = [d for d in todo if d.path in rendered]  # a body that fails is the build's error

@@ -53,7 +53,7 @@ from markdown.treeprocessors import Treeprocessor
 from markdown.util import AtomicString, Registry
 from pygments.formatters import get_formatter_by_name
 
-from .model import ERROR, WARNING, Citation, Diagnostic, Heading, Link, Question, Rendered
+from ..model import ERROR, WARNING, Citation, Diagnostic, Heading, Link, Question, Rendered
 
 # Part of the render cache key: bump RULES when this module's output changes; the libraries'
 # versions are included because their output is part of ours.

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from typing import Any
 
+from ..model import ERROR, WARNING, Diagnostic, aware
 from .frontmatter import DATE_FORMATS, DATE_HINT, INVALID, FrontMatter, date_problem, hashtag_fix
-from .model import ERROR, WARNING, Diagnostic, aware
 
 ARTICLE = "article"
 PAGE = "page"

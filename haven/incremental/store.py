@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from .model import WARNING, Citation, Diagnostic, Link, Rendered
+from ..model import WARNING, Citation, Diagnostic, Link, Rendered
 
 CACHE_DIR = ".cache/haven"
 STORE_FILE = "store.sqlite"
@@ -63,8 +63,8 @@ _RECORD_MODULES = {
     "Topic": "model",
     "BuildResult": "model",
     "Taxonomy": "taxonomy",
-    "PlanMemo": "pages",
-    "Brief": "cache",
+    "PlanMemo": "site.plan",
+    "Brief": "incremental.store",
 }
 _RECORDS: dict[str, type] = {}
 _FIELDS: dict[type, tuple[str, ...] | None] = {}  # None: a NamedTuple (encoded as its items)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
-from . import __version__
+from .. import __version__
 
 MAX_BODY = 1024 * 1024  # bytes read at most, and only to look for a #fragment
 CACHE_FILE = "linkcheck-external.json"

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from ..model import ERROR, WARNING, Diagnostic, Document
 from .frontmatter import split
-from .model import ERROR, WARNING, Diagnostic, Document
 from .schema import ARTICLE, PAGE, slug_problem, suggest_slug, validate
 
 DEFAULT_MAX_FILE_SIZE = 1024 * 1024

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from . import __version__
-from .model import Question
+from .. import __version__
+from ..model import Question
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"

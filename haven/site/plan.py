@@ -20,14 +20,14 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from ..config import SiteConfig
+from ..links import url_path
+from ..model import ERROR, Diagnostic, Document, Output, Rendered, add_years
+from ..render import process_pool
+from ..sources.references import Reference
+from ..taxonomy import Taxonomy, hashtag_words, related_topics
 from . import feeds
-from .config import SiteConfig
-from .links import url_path
-from .model import ERROR, Diagnostic, Document, Output, Rendered, add_years
-from .pool import process_pool
-from .references import Reference
-from .start_here import ReadingPath, places
-from .taxonomy import Taxonomy, hashtag_words, related_topics
+from .paths import ReadingPath, places
 
 TEMPLATES = (
     "base.html",

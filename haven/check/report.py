@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from .model import ERROR, WARNING, Problem
+from ..model import ERROR, WARNING, Problem
 
 _COLORS = {ERROR: "\033[31m", WARNING: "\033[33m"}
 _BOLD = "\033[1m"

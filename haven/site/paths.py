@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from .model import WARNING, Diagnostic, Document
+from ..model import WARNING, Diagnostic, Document
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
 
-from .model import ERROR, INFO, WARNING, Document, Problem, add_years
+from ..model import ERROR, INFO, WARNING, Document, Problem, add_years
 
 # Elements whose URL attribute makes the browser fetch something as the page loads.
 RESOURCE_ATTRS = (
@@ -427,7 +427,7 @@ def reading_levels(
 
 def start_here_problems(config, documents: Sequence[Document]) -> list[Problem]:
     """Entries of `start_here` in site.yaml that name no published article: errors in `check`."""
-    from .start_here import resolve_paths
+    from ..site.paths import resolve_paths
 
     published = [d for d in documents if d.kind == "article"]
     _, diagnostics = resolve_paths(config, published)
