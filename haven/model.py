@@ -10,7 +10,10 @@ import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .sources.schema import Meta
 
 ERROR = "error"
 WARNING = "warning"
@@ -59,7 +62,7 @@ class Document:
     path: str  # project-relative POSIX path, e.g. 'content/articles/trust.md'
     rel: str  # path relative to content/, e.g. 'articles/trust.md' (what .md links resolve against)
     slug: str
-    meta: Mapping[str, Any]  # declared fields only, validated and normalised (see haven/schema.py)
+    meta: Meta  # the front matter, typed (haven/sources/schema.py declares its fields)
     body: str  # Markdown body: BOM stripped, LF newlines
     body_line: int  # 1-based line of the source file where the body starts
     digest: str  # sha256 hex of the raw file bytes (cache key)
@@ -68,20 +71,20 @@ class Document:
     # Cached: a build asks each document for these tens of thousands of times (sorting, keys).
     @functools.cached_property
     def title(self) -> str:
-        return self.meta["title"]
+        return self.meta.title
 
     @functools.cached_property
     def date(self) -> datetime | None:
         """Aware datetime in the site timezone (articles always have one)."""
-        return self.meta.get("date")
+        return self.meta.date
 
     @property
     def draft(self) -> bool:
-        return bool(self.meta.get("draft", False))
+        return self.meta.draft
 
     @property
     def tags(self) -> tuple[str, ...]:
-        return tuple(self.meta.get("tags", ()))
+        return self.meta.tags
 
 
 @dataclass(frozen=True)

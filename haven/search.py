@@ -189,13 +189,13 @@ def make_records(
     for doc in sorted(articles, key=lambda d: d.slug):
         if doc.draft or (doc.date is not None and doc.date > now):
             continue
-        labels = [notes[k].label for k in doc.meta.get("content_notes", ()) if k in notes]
+        labels = [notes[k].label for k in doc.meta.content_notes if k in notes]
         found.append(
             SearchRecord(
                 url=f"/articles/{doc.slug}/",
                 kind="article",
                 title=doc.title,
-                summary=doc.meta.get("summary", ""),
+                summary=doc.meta.summary,
                 sections=body_sections(html_of(doc.path)),
                 topics=tuple(topics_of(doc.path)),
                 content_note=f"This page talks about {_join(labels)}." if labels else "",
@@ -205,14 +205,14 @@ def make_records(
 
 
 def _page_record(config: SiteConfig, doc: Document, body_html: str) -> SearchRecord:
-    if doc.meta.get("layout") == "help" or doc.slug == "get-help":
-        record = _help_record(config, doc.title, doc.meta.get("summary", ""), f"/{doc.slug}/")
+    if doc.meta.layout == "help" or doc.slug == "get-help":
+        record = _help_record(config, doc.title, doc.meta.summary, f"/{doc.slug}/")
         return replace(record, sections=body_sections(body_html) + record.sections)
     return SearchRecord(
         url=f"/{doc.slug}/",
         kind="page",
         title=doc.title,
-        summary=doc.meta.get("summary", ""),
+        summary=doc.meta.summary,
         sections=body_sections(body_html),
     )
 
@@ -283,7 +283,7 @@ def records_key(
         if doc.draft or (doc.kind == "article" and doc.date is not None and doc.date > now):
             continue
         add(doc.path, doc.slug, doc.title, body_keys.get(doc.path, doc.digest))
-        add(doc.meta.get("summary", ""), doc.meta.get("layout"), doc.meta.get("content_notes"))
+        add(doc.meta.summary, doc.meta.layout, doc.meta.content_notes)
         if doc.kind == "article":
             add(tuple(topics_of(doc.path)))
     return h.hexdigest()

@@ -103,3 +103,22 @@ def snapshot(folder: Path, *, skip: tuple[str, ...] = ("pagefind/",)) -> dict[st
         if path.is_file() and not rel.startswith(skip):
             out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
     return out
+
+
+def given(meta) -> dict:
+    """A Meta's fields that differ from their defaults, tuples as lists: what the file said."""
+    import dataclasses
+
+    out = {}
+    for f in dataclasses.fields(meta):
+        value = getattr(meta, f.name)
+        if value != f.default:
+            out[f.name] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
+def meta(**values):
+    """A Meta from plain values (lists become tuples), for tests that make Documents by hand."""
+    from haven.sources.schema import Meta
+
+    return Meta(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})

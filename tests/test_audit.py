@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from sitekit import SITE_YAML, article, make_site, run
+from sitekit import meta as make_meta
 
 from haven.check import collect_problems
 from haven.check.audit import audit_html, review_dates, support_freshness
@@ -168,7 +169,7 @@ def doc(meta: dict, lines: dict | None = None) -> Document:
         "content/articles/t.md",
         "articles/t.md",
         "t",
-        {**base, **meta},
+        make_meta(**{**base, **meta}),
         "",
         8,
         "d",

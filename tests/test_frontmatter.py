@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sitekit import given
 
 from haven.model import ERROR, WARNING
 from haven.sources.frontmatter import INVALID, split
@@ -34,7 +35,8 @@ def load(raw: bytes, kind: str = "article"):
     fm, diags = split(raw, PATH)
     meta = None
     if fm is not None:
-        meta, more = validate(fm, kind, PATH, timezone=TZ, content_notes=NOTES)
+        typed, more = validate(fm, kind, PATH, timezone=TZ, content_notes=NOTES)
+        meta = given(typed)
         diags = diags + more
     return fm, meta, [d.format() for d in diags], diags
 

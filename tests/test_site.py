@@ -85,8 +85,8 @@ def test_articles_follow_the_content_rules(corpus):
         keys = tax.by_article[doc.path]
         assert 2 <= len(keys) <= 5 and set(keys) <= vocabulary, (doc.path, keys)
         assert r.questions, f"{doc.path} has no question-and-answer section"
-        assert doc.meta["summary"].strip()
-        assert not doc.meta.get("reviewed_by"), "no reviewer has reviewed the content yet"
+        assert doc.meta.summary.strip()
+        assert not doc.meta.reviewed_by, "no reviewer has reviewed the content yet"
 
 
 def test_every_topic_lists_at_least_two_articles(corpus):

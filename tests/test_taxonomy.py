@@ -2,6 +2,8 @@
 
 from datetime import UTC, datetime
 
+from sitekit import meta
+
 from haven.config import TopicDef
 from haven.model import Document
 from haven.taxonomy import build_taxonomy, related_articles, tag_key, topic_slug
@@ -13,7 +15,7 @@ def doc(name: str, tags, day: int = 1) -> Document:
         path=f"content/articles/{name}.md",
         rel=f"articles/{name}.md",
         slug=name,
-        meta={"title": name, "date": datetime(2026, 1, day, tzinfo=UTC), "tags": tags},
+        meta=meta(title=name, date=datetime(2026, 1, day, tzinfo=UTC), tags=tags),
         body="",
         body_line=6,
         digest="x",

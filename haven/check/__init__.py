@@ -323,7 +323,8 @@ def placeholder_lines(docs: list[Document]) -> dict[str, list[int]]:
         lines += [
             n
             for key, n in doc.key_lines.items()
-            if isinstance(doc.meta.get(key), str) and PLACEHOLDER.search(doc.meta[key])
+            if isinstance(getattr(doc.meta, key, None), str)
+            and PLACEHOLDER.search(getattr(doc.meta, key))
         ]
         if lines:
             found[doc.path] = sorted(lines)

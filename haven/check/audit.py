@@ -340,10 +340,10 @@ def review_dates(config, documents: Sequence[Document], today: date) -> list[Pro
     problems = []
     soon = timedelta(days=config.review.soon_days)
     for doc in documents:
-        last = doc.meta.get("last_reviewed")
+        last = doc.meta.last_reviewed
         if not last:
             continue
-        due = doc.meta.get("next_review") or add_years(last, config.review.interval_years)
+        due = doc.meta.next_review or add_years(last, config.review.interval_years)
         line = doc.key_lines.get("next_review") or doc.key_lines.get("last_reviewed")
         if due < today:
             problems.append(
@@ -369,15 +369,15 @@ def review_dates(config, documents: Sequence[Document], today: date) -> list[Pro
                     line,
                 )
             )
-        reviewer = (doc.meta.get("reviewed_by") or "").strip().casefold()
-        author = (doc.meta.get("author") or config.author or "").strip().casefold()
+        reviewer = (doc.meta.reviewed_by or "").strip().casefold()
+        author = (doc.meta.author or config.author or "").strip().casefold()
         if reviewer and reviewer == author:
             problems.append(
                 Problem(
                     WARNING,
                     "reviewer-is-author",
                     "",
-                    doc.meta["reviewed_by"],
+                    doc.meta.reviewed_by,
                     "the reviewer is also the author; a review needs a second person",
                     doc.path,
                     doc.key_lines.get("reviewed_by"),

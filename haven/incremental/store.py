@@ -55,6 +55,7 @@ class CacheDecodeError(ValueError):
 _RECORD_MODULES = {
     "Diagnostic": "model",
     "Document": "model",
+    "Meta": "sources.schema",
     "Heading": "model",
     "Link": "model",
     "Citation": "model",

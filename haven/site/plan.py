@@ -342,10 +342,10 @@ class Planner:
                     doc.slug,
                     doc.title,
                     doc.date,
-                    meta.get("updated"),
-                    meta.get("summary", ""),
-                    meta.get("author"),
-                    list(meta.get("content_notes", ())),
+                    meta.updated,
+                    meta.summary,
+                    meta.author,
+                    list(meta.content_notes),
                     max(1, round(self.p.rendered[path].words / WORDS_PER_MINUTE)),
                     [self.topic_keys.get(k) for k in self.p.taxonomy.by_article.get(path, ())],
                 )
@@ -365,8 +365,8 @@ class Planner:
         if c.search:
             nav.append({"title": "Search", "url": "/search/"})
         menu = sorted(
-            (d for d in self.p.pages if d.meta.get("menu") and d.slug != "get-help"),
-            key=lambda d: (d.meta["menu"], d.slug),
+            (d for d in self.p.pages if d.meta.menu and d.slug != "get-help"),
+            key=lambda d: (d.meta.menu, d.slug),
         )
         nav += [{"title": d.title, "url": article_url(d)} for d in menu]
         # Get help is not in the menu: the header's "Get help now" link, outside the collapsed
@@ -441,11 +441,7 @@ class Planner:
 
     def _notes_of(self, doc: Document) -> list[dict]:
         notes = self.p.config.content_notes
-        return [
-            {"key": k, "label": notes[k].label}
-            for k in doc.meta.get("content_notes", ())
-            if k in notes
-        ]
+        return [{"key": k, "label": notes[k].label} for k in doc.meta.content_notes if k in notes]
 
     def summary(self, path: str) -> dict[str, Any]:
         found = self._summaries.get(path)
@@ -456,7 +452,7 @@ class Planner:
                 "title": doc.title,
                 "url": article_url(doc),
                 "date": doc.date,
-                "summary": doc.meta.get("summary", ""),
+                "summary": doc.meta.summary,
                 "topics": self._topics_of(doc),
                 "content_notes": self._notes_of(doc),
                 "reading_minutes": max(1, round(words / WORDS_PER_MINUTE)),
@@ -560,7 +556,7 @@ class Planner:
                 for p in mine
             ],
         )
-        updated = doc.meta.get("updated")
+        updated = doc.meta.updated
         self.page(
             f"articles/{doc.slug}/index.html",
             "article.html",
@@ -583,20 +579,20 @@ class Planner:
         toc = h2 if len(h2) >= 3 else []
         notes = self._notes_of(doc)
         meta = doc.meta
-        last_reviewed = meta.get("last_reviewed")
-        next_review = meta.get("next_review") or (
+        last_reviewed = meta.last_reviewed
+        next_review = meta.next_review or (
             add_years(last_reviewed, c.review.interval_years) if last_reviewed else None
         )
         refs = self._references(r)
-        updated = meta.get("updated")
+        updated = meta.updated
         article = {
             "title": doc.title,
             "url": url,
-            "summary": meta.get("summary", ""),
+            "summary": meta.summary,
             "date": doc.date,
             "updated": updated,
-            "author": meta.get("author") or c.author,
-            "reviewed_by": meta.get("reviewed_by", ""),
+            "author": meta.author or c.author,
+            "reviewed_by": meta.reviewed_by or "",
             "last_reviewed": last_reviewed,
             "next_review": next_review,
             "words": r.words,
@@ -608,8 +604,8 @@ class Planner:
             "references": refs,
             "content_notes": notes,
             "support_first": any(c.content_notes[n["key"]].support_first for n in notes),
-            "image": meta.get("image"),
-            "image_alt": meta.get("image_alt", ""),
+            "image": meta.image,
+            "image_alt": meta.image_alt,
             "paths": [
                 {
                     "title": p.path.title,
@@ -632,7 +628,7 @@ class Planner:
                 author=article["author"] or None,
                 language=c.language,
                 topics=[t["label"] for t in article["topics"]],
-                image=self._image_abs(meta.get("image")),
+                image=self._image_abs(meta.image),
                 reviewed_by=article["reviewed_by"] or None,
                 last_reviewed=last_reviewed,
                 publisher_name=c.title,
@@ -668,7 +664,7 @@ class Planner:
         return image if "://" in image else self.abs(image)
 
     def standalone(self, doc: Document) -> None:
-        layout = doc.meta.get("layout", "page")
+        layout = doc.meta.layout
         url = article_url(doc)
 
         def context() -> dict[str, Any]:
@@ -683,12 +679,12 @@ class Planner:
                     "help" if layout == "help" else "page",
                     doc.title,
                     url,
-                    doc.meta.get("summary", "") or self.p.config.description,
+                    doc.meta.summary or self.p.config.description,
                     banner=self._banner(doc),
                 ),
                 "doc": {
                     "title": doc.title,
-                    "summary": doc.meta.get("summary", ""),
+                    "summary": doc.meta.summary,
                     "content": Markup(r.html),
                     "toc": toc,
                     "references": self._references(r),
@@ -868,11 +864,11 @@ class Planner:
                         title=doc.title,
                         url=self.abs(s["url"]),
                         published=doc.date,
-                        updated=doc.meta.get("updated") or doc.date,
+                        updated=doc.meta.updated or doc.date,
                         summary=s["summary"],
                         topics=tuple(t["label"] for t in s["topics"]),
                         content_notes=tuple(n["label"] for n in s["content_notes"]),
-                        author=doc.meta.get("author") or c.author or None,
+                        author=doc.meta.author or c.author or None,
                     )
                 )
             return out

@@ -273,7 +273,7 @@ def _parse(src: Source, raw: bytes, tz, vocabulary) -> tuple[Document | None, li
         return None, diags
     meta, problems = validate(fm, src.kind, src.path, timezone=tz, content_notes=vocabulary)
     diags += problems
-    slug = meta.get("slug")
+    slug = meta.slug
     if slug is None and "slug" not in fm.data:
         stem = os.path.splitext(os.path.basename(src.file))[0]
         slug = unicodedata.normalize("NFC", stem).lower().replace(" ", "-")

@@ -1,8 +1,11 @@
 """The front-matter fields of articles and pages, declared once.
 
 Adding a field means adding a `Field` to `FIELDS`: `validate` checks it, `fields_reference`
-documents it, and `Document.meta` carries its parsed value. A field's `parse` turns the YAML value
-into the stored value or raises `FieldError`; `check` compares it with other fields afterwards.
+documents it, and `Document.meta` (a `Meta`, the typed record made from the same declarations)
+carries its parsed value. A field's `parse` turns the YAML value into the stored value or raises
+`FieldError`; `check` compares it with other fields afterwards. `listed=True` puts the field in
+every article summary (listings, neighbours, feeds; see haven/site/contexts.py), and so in the
+key of every page that shows the summary: nothing else needs to change for a listing to show it.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, make_dataclass
 from datetime import date, datetime, tzinfo
 from typing import Any
 
@@ -92,6 +95,9 @@ class Field:
     parse: Callable[[Any, Context], Any]
     example: str
     check: Callable[[Any, Mapping[str, Any], Context], None] | None = None  # after all fields
+    type: str = "str | None"  # of the parsed value, in `Meta`
+    default: Any = None  # in `Meta` when the field is absent
+    listed: bool = False  # shown wherever the article is listed (its summary)
 
 
 # --- value parsers ----------------------------------------------------------------------------
@@ -496,6 +502,9 @@ FIELDS: tuple[Field, ...] = (
         "Title shown in the page, listings, the browser tab and feeds.",
         text,
         'title: "Trust after trauma"',
+        type="str",
+        default="",
+        listed=True,
     ),
     Field(
         "date",
@@ -505,6 +514,8 @@ FIELDS: tuple[Field, ...] = (
         "timezone; a time without an offset is read in the site's timezone.",
         moment,
         "date: 2026-11-26",
+        type="datetime | None",
+        listed=True,
     ),
     Field(
         "summary",
@@ -514,6 +525,9 @@ FIELDS: tuple[Field, ...] = (
         f"link previews (at most {SUMMARY_LIMIT} characters).",
         summary,
         'summary: "What trust can feel like after trauma, and small ways to rebuild it."',
+        type="str",
+        default="",
+        listed=True,
     ),
     Field(
         "summary",
@@ -522,6 +536,9 @@ FIELDS: tuple[Field, ...] = (
         "One or two plain-text sentences for search and link previews.",
         summary,
         'summary: "How to reach us."',
+        type="str",
+        default="",
+        listed=True,
     ),
     Field(
         "tags",
@@ -530,6 +547,8 @@ FIELDS: tuple[Field, ...] = (
         "Topics, as a list; spellings such as #SelfCare and self-care are one topic.",
         tags,
         "tags: [selfcare, boundaries]",
+        type="tuple[str, ...]",
+        default=(),
     ),
     Field(
         "updated",
@@ -539,6 +558,8 @@ FIELDS: tuple[Field, ...] = (
         moment,
         "updated: 2026-12-01",
         _after_date,
+        type="datetime | None",
+        listed=True,
     ),
     Field(
         "slug",
@@ -548,6 +569,7 @@ FIELDS: tuple[Field, ...] = (
         "name. Unicode letters and digits, '-', '_' and '.'.",
         slug,
         "slug: trust-after-trauma",
+        type="str | None",
     ),
     Field(
         "menu",
@@ -557,6 +579,7 @@ FIELDS: tuple[Field, ...] = (
         "out to keep it out of the menu.",
         position,
         "menu: 2",
+        type="int | None",
     ),
     Field(
         "layout",
@@ -565,6 +588,8 @@ FIELDS: tuple[Field, ...] = (
         "Page layout: page (default) or help (lists support services).",
         layout,
         "layout: help",
+        type="str",
+        default="page",
     ),
     Field(
         "draft",
@@ -574,6 +599,8 @@ FIELDS: tuple[Field, ...] = (
         "true or false without quotes.",
         boolean,
         "draft: true",
+        type="bool",
+        default=False,
     ),
     Field(
         "author",
@@ -582,6 +609,8 @@ FIELDS: tuple[Field, ...] = (
         "Author's name as readers should see it.",
         optional_text,
         "author: Sam Rivera",
+        type="str | None",
+        listed=True,
     ),
     Field(
         "image",
@@ -591,6 +620,7 @@ FIELDS: tuple[Field, ...] = (
         image,
         "image: /static/img/trust.jpg",
         _has_alt,
+        type="str | None",
     ),
     Field(
         "image_alt",
@@ -600,6 +630,8 @@ FIELDS: tuple[Field, ...] = (
         text,
         'image_alt: "Two mugs of tea on a windowsill"',
         _has_image,
+        type="str",
+        default="",
     ),
     Field(
         "content_notes",
@@ -608,6 +640,9 @@ FIELDS: tuple[Field, ...] = (
         "Content notes shown before the text; keys declared under content_notes in site.yaml.",
         content_notes,
         "content_notes: [domestic-abuse]",
+        type="tuple[str, ...]",
+        default=(),
+        listed=True,
     ),
     Field(
         "reviewed_by",
@@ -616,6 +651,7 @@ FIELDS: tuple[Field, ...] = (
         "Name and role of the person who checked the content.",
         optional_text,
         'reviewed_by: "Dr A. Patel, clinical psychologist"',
+        type="str | None",
     ),
     Field(
         "last_reviewed",
@@ -624,6 +660,7 @@ FIELDS: tuple[Field, ...] = (
         "Date of the last content review.",
         day,
         "last_reviewed: 2026-11-01",
+        type="date | None",
     ),
     Field(
         "next_review",
@@ -633,10 +670,22 @@ FIELDS: tuple[Field, ...] = (
         day,
         "next_review: 2027-11-01",
         _after_review,
+        type="date | None",
     ),
 )
 
 ARTICLE_FIELDS: dict[str, Field] = {f.name: f for f in FIELDS if ARTICLE in f.kinds}
+LISTED: tuple[str, ...] = tuple(dict.fromkeys(f.name for f in FIELDS if f.listed))
+
+# The typed record of a document's front matter, made from the declarations above: one field
+# per declared name, with its type and its value when absent.
+Meta = make_dataclass(
+    "Meta",
+    [(f.name, f.type, field(default=f.default)) for f in {f.name: f for f in FIELDS}.values()],
+    frozen=True,
+)
+Meta.__module__ = __name__  # (the `module=` argument is Python 3.12's)
+Meta.__doc__ = "A document's front matter: every declared field, parsed (absent: its default)."
 PAGE_FIELDS: dict[str, Field] = {f.name: f for f in FIELDS if PAGE in f.kinds}
 _BY_KIND = {ARTICLE: ARTICLE_FIELDS, PAGE: PAGE_FIELDS}
 
@@ -654,8 +703,8 @@ def _did_you_mean(word: str, choices: Collection[str]) -> str | None:
 
 def validate(
     fm: FrontMatter, kind: str, path: str, *, timezone: tzinfo, content_notes: Collection[str] = ()
-) -> tuple[dict[str, Any], list[Diagnostic]]:
-    """The declared fields of `fm` parsed into `meta`, and every problem found, with positions."""
+) -> tuple[Meta, list[Diagnostic]]:
+    """The declared fields of `fm` parsed into a `Meta`, and every problem found, with positions."""
     fields = _BY_KIND[kind]
     diags: list[Diagnostic] = []
 
@@ -739,7 +788,7 @@ def validate(
     for name, ctx in contexts.items():
         for severity, e in ctx.problems:
             report(severity, name, e)
-    return meta, diags
+    return Meta(**{k: tuple(v) if isinstance(v, list) else v for k, v in meta.items()}), diags
 
 
 def fields_reference() -> str:
