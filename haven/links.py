@@ -7,13 +7,16 @@ escaped inside them), so a regex over tags is safe here.
 
 from __future__ import annotations
 
-import functools
 import html
 import posixpath
 import re
 import unicodedata
-from collections.abc import Mapping
-from urllib.parse import quote, unquote
+from collections.abc import Mapping, Sequence
+from urllib.parse import unquote
+
+from . import urls
+from .config import SiteConfig
+from .model import ERROR, WARNING, Diagnostic, Document
 
 _TAG_RE = re.compile(r"""<(a|img)\b((?:[^>"']|"[^"]*"|'[^']*')*)>""", re.I)
 _HREF_RE = re.compile(r"""(\s(?:href|src)\s*=\s*)("[^"]*"|'[^']*')""", re.I)
@@ -26,26 +29,6 @@ _PATH_SAFE = "/%!$&'()*+,;=:@-._~"
 
 def _nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
-
-
-def normalise_base_path(base_path: str) -> str:
-    """'' or 'haven' or '/haven' -> '/' or '/haven/'."""
-    inner = base_path.strip("/")
-    return f"/{inner}/" if inner else "/"
-
-
-@functools.lru_cache(maxsize=65536)
-def url_path(path: str, base_path: str) -> str:
-    """Site-relative URL ('/tags/心の健康/') -> href with the base path and encoded segments."""
-    path = _nfc(path)
-    if _SCHEME_RE.match(path) or path.startswith("//"):
-        return path
-    path, hash_, fragment = path.partition("#")
-    path, qmark, query = path.partition("?")
-    if not path.startswith("/"):
-        path = "/" + path
-    base = quote(_nfc(normalise_base_path(base_path)), safe=_PATH_SAFE)
-    return base[:-1] + quote(path, safe=_PATH_SAFE) + qmark + query + hash_ + fragment
 
 
 def _is_markdown(path: str) -> bool:
@@ -115,9 +98,9 @@ def rewrite_links(
                 missing.append((href, reason))
                 return tag.group(0)
             _path, hash_, fragment = stripped.partition("#")
-            new_href = url_path(url, base_path) + hash_ + fragment
+            new_href = urls.href(url, base_path) + hash_ + fragment
         elif stripped.startswith("/"):
-            new_href = url_path(stripped, base_path)
+            new_href = urls.href(stripped, base_path)
         else:
             return tag.group(0)  # a relative link to something else (an image beside the text)
         attrs = attrs[: m.start(2)] + '"' + html.escape(new_href) + '"' + attrs[m.end(2) :]
@@ -140,3 +123,37 @@ def _add_noreferrer(attrs: str) -> str:
         return attrs
     value = html.escape(" ".join([*tokens, "noreferrer"]))
     return attrs[: m.start(1)] + f'"{value}"' + attrs[m.end(1) :]
+
+
+def broken_links(
+    config: SiteConfig,
+    docs: Sequence[Document],
+    bodies,
+    unpublished: dict[str, tuple[str, str]],
+    failed: set[str] = frozenset(),
+) -> list[Diagnostic]:
+    """`.md` links that lead to no page, each named with why."""
+    severity = ERROR if config.broken_md_links == ERROR else WARNING
+    diags: list[Diagnostic] = []
+    for doc in docs:
+        for href, reason in bodies.missing.get(doc.path, ()):
+            links = bodies.briefs[doc.path].links
+            line = next((link.line for link in links if link.href == href), None)
+            target = resolve_md(href, doc.rel)
+            hint = "check the file name, relative to this file"
+            if target in unpublished:
+                message = f"link to {href!r}, which is {unpublished[target][1]} and not published"
+                hint = "publish it first, or remove the link for now"
+            elif target in failed:
+                message = (
+                    f"link to {href!r}: content/{target} has errors, so no page is made from it"
+                )
+                hint = "fix the errors reported for that file"
+            else:
+                message = f"link to {href!r}: {reason}"
+            diags.append(
+                Diagnostic(
+                    severity, doc.path, line, None, message, hint=hint, code="broken-md-link"
+                )
+            )
+    return diags

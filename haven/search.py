@@ -43,8 +43,9 @@ from datetime import datetime
 from pathlib import Path
 
 from .config import SiteConfig
-from .model import ERROR, Diagnostic, Document
+from .model import ERROR, Diagnostic, Document, Output
 from .render import die_with_parent
+from .writer import link_tree
 
 BUNDLE_DIR = "pagefind"
 STAGING_MARK = ".haven-staging"  # as haven/writer.py marks its staging folders
@@ -539,3 +540,58 @@ def _clean(output: str) -> str:
 
 def _error(message: str, hint: str | None = None) -> Diagnostic:
     return Diagnostic(ERROR, BUNDLE_DIR, None, None, message, hint=hint, code="search-index")
+
+
+# -- the build's search step ---------------------------------------------------------------------
+
+
+class IndexStep:
+    """The writer's `before_swap` for search: keep the previous index, or index the records."""
+
+    def __init__(self, out: Path, keeps: bool, records, make, language: str, reporter):
+        self.out, self.keeps, self.records, self.make = out, keeps, records, make
+        self.language, self.reporter = language, reporter
+
+    def __call__(self, staging: Path, changed: list[str]) -> list[Diagnostic]:
+        if self.keeps and link_tree(self.out / BUNDLE_DIR, staging / BUNDLE_DIR):
+            return []
+        self.reporter.stage("indexing")
+        records = self.records if self.records is not None else self.make()
+        return index_records(records, staging, language=self.language)
+
+
+def index_step(config, out, previous, pages, articles, bodies, taxonomy, now, reporter):
+    """The search records' key, `search/data.json` as an output, and the writer's index step.
+
+    `previous` is the output folder's build state ({} for a clean build).
+
+    The index and the data change only with what the records are made of (titles, summaries,
+    bodies, topics, support lines): a template or a stylesheet edit keeps the previous index.
+    """
+
+    def topics_of(path: str) -> list[str]:
+        return [taxonomy.topics[k].label for k in taxonomy.by_article.get(path, ())]
+
+    def html_of(path: str) -> str:
+        found = bodies.store.body_html(bodies.keys[path])
+        return found if found is not None else bodies.body_of(path).html
+
+    def make() -> list:
+        return make_records(config, pages, articles, html_of=html_of, topics_of=topics_of, now=now)
+
+    key = records_key(config, pages, articles, body_keys=bodies.keys, topics_of=topics_of, now=now)
+    old = previous
+    old_data = old.get("digests", {}).get(DATA_PATH)
+    keeps = bool(
+        old.get("search") == key
+        and old_data
+        and (out / BUNDLE_DIR / "pagefind-entry.json").is_file()
+    )
+    records = None
+    if keeps:
+        output = Output(DATA_PATH, None, "haven/search.py", reuse=old_data)
+    else:
+        reporter.stage("search records")
+        records = make()
+        output = Output(DATA_PATH, search_data(config, records), "haven/search.py")
+    return key, output, IndexStep(out, keeps, records, make, config.language, reporter)

@@ -36,6 +36,7 @@ from watchfiles._rust_notify import RustNotify  # documented "Rust backend" API 
 
 from .errors import HavenError, UsageError
 from .model import ERROR, WARNING, BuildOptions, BuildResult, Diagnostic
+from .urls import normalise_base_path
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -181,12 +182,6 @@ def bind_warning(host: str) -> str | None:
 def mime_type(path: str | Path) -> str:
     """Content-Type for a file served by the dev server."""
     return MIME_TYPES.get(Path(path).suffix.lower(), DEFAULT_MIME)
-
-
-def normalise_base_path(path: str) -> str:
-    """'/haven' -> '/haven/'; '' -> '/'."""
-    path = "/" + path.strip("/")
-    return path if path == "/" else path + "/"
 
 
 @dataclass(frozen=True)
@@ -541,7 +536,7 @@ class DevServer:
         self.errors: tuple[Diagnostic, ...] = ()
         self.builds = 0
         self.last_build_seconds = 0.0
-        self._session = None  # what the pipeline keeps in memory between this server's builds
+        self._state = None  # what the pipeline keeps in memory between this server's builds
         self._build = build or self._build_in_session
         self._fixed_base = normalise_base_path(base_path) if base_path is not None else None
         self.base_path = self._fixed_base or "/"
@@ -682,11 +677,12 @@ class DevServer:
     # -- building
 
     def _build_in_session(self, root: Path, options: BuildOptions, reporter=None) -> BuildResult:
-        from .pipeline import Session, build_site
+        from .incremental.state import MemoryState
+        from .pipeline import build_site
 
-        if self._session is None:
-            self._session = Session.for_project(root)
-        return build_site(root, options, reporter, session=self._session)
+        if self._state is None:
+            self._state = MemoryState.for_project(root)
+        return build_site(root, options, reporter, state=self._state)
 
     def rebuild(self, changed: Iterable[str] = (), *, initial: bool = False) -> bool:
         """Build once; on success swap in the new site, on failure keep the last good one.

@@ -30,12 +30,13 @@ from hypothesis import strategies as st
 from markdown.inlinepatterns import LINK_RE, LinkInlineProcessor
 from sitekit import article, make_site, run, snapshot
 
-from haven import markup, pipeline
+from haven import bodies, markup
 from haven.check import collect_problems
 from haven.errors import HavenError
+from haven.incremental.state import MemoryState
 from haven.incremental.store import CACHE_DIR, STORE_FILE, Store
 from haven.model import ERROR, WARNING, BuildOptions
-from haven.pipeline import Session, build_site
+from haven.pipeline import build_site
 from haven.writer import (
     LEGACY_MARKER,
     MARKER,
@@ -105,11 +106,11 @@ def frozen(root: Path) -> tuple:
     return tree(root / "_site"), siblings, build_state(root)
 
 
-def fails(root: Path, options: BuildOptions = NOW, session: Session | None = None):
+def fails(root: Path, options: BuildOptions = NOW, session: MemoryState | None = None):
     """Build, expecting Haven's own error: every diagnostic names a file, nothing moved."""
     before = frozen(root)
     with pytest.raises(HavenError) as info:
-        build_site(root, options, session=session)
+        build_site(root, options, state=session)
     for d in info.value.diagnostics:
         assert d.path and os.path.lexists(root / d.path), d.format()
     assert frozen(root) == before
@@ -124,9 +125,9 @@ def clean_build(root: Path, tmp_path: Path) -> dict[str, str]:
     return tree(clean / "_site")
 
 
-def recovers(root: Path, tmp_path: Path, session: Session | None = None):
+def recovers(root: Path, tmp_path: Path, session: MemoryState | None = None):
     """The next good build succeeds and writes what a clean build writes."""
-    result = build_site(root, NOW, session=session)
+    result = build_site(root, NOW, state=session)
     assert tree(root / "_site") == clean_build(root, tmp_path)
     return result
 
@@ -257,12 +258,14 @@ def _in_a_thread(target):
 def test_a_recursion_error_leaves_no_state_in_any_process(site, tmp_path, monkeypatch, where):
     monkeypatch.setattr(markup, "MAX_NESTING", 10**6)  # let the body reach Python-Markdown
     if where == "forked workers":
-        monkeypatch.setattr(pipeline, "POOL_THRESHOLD", 1)
+        monkeypatch.setattr(bodies, "POOL_THRESHOLD", 1)
+        # Forked even if an earlier test left a thread running (which would pick a fork server).
+        monkeypatch.setattr(bodies, "start_method", lambda: "fork")
     # The body that fails comes first; the same process then renders the others.
     (site / "content/articles/0-fault.md").write_text(article("Fault", body=DEEP))
     for i in range(4):
         (site / f"content/articles/more{i}.md").write_text(article(f"M{i}", body=SAMPLE))
-    session = Session.for_project(site) if where == "dev-server thread" else None
+    session = MemoryState.for_project(site) if where == "dev-server thread" else None
 
     def attempt():
         return fails(site, session=session)
@@ -274,7 +277,7 @@ def test_a_recursion_error_leaves_no_state_in_any_process(site, tmp_path, monkey
     assert "<p>First paragraph.</p>" in fresh.html and 'href="#ref-smith2020"' in fresh.html
     (site / "content/articles/0-fault.md").unlink()
     if session:
-        _in_a_thread(lambda: build_site(site, NOW, session=session))
+        _in_a_thread(lambda: build_site(site, NOW, state=session))
         assert tree(site / "_site") == clean_build(site, tmp_path)
     else:
         recovers(site, tmp_path)
@@ -285,24 +288,23 @@ def test_a_recursion_error_leaves_no_state_in_any_process(site, tmp_path, monkey
 SLOW_WORKERS = """
 import os, sys, time
 from pathlib import Path
-from haven import cli, pipeline
-from haven.site import plan as pages
+from haven import bodies, cli, render
 
 root, flag, pool = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
 build = os.getpid()
 if pool == "bodies":
-    pipeline.POOL_THRESHOLD = 2
-    real_one = pipeline._render_one
+    bodies.POOL_THRESHOLD = 2
+    real_one = bodies._render_one
 
     def _render_one(job):
         flag.write_text("working")
         time.sleep(60)
         return real_one(job)
 
-    pipeline._render_one = _render_one
+    bodies._render_one = _render_one
 else:  # the page renderers, forked while the build holds the output's lock
-    pages.PARALLEL_PAGES = 1
-    real_range = pages._render_range
+    render.PARALLEL_PAGES = 1
+    real_range = render._render_range
 
     def _render_range(bounds):
         if os.getpid() != build:
@@ -310,7 +312,7 @@ else:  # the page renderers, forked while the build holds the output's lock
             time.sleep(60)
         return real_range(bounds)
 
-    pages._render_range = _render_range
+    render._render_range = _render_range
 sys.exit(cli.main(["build", "--root", root]))
 """
 
@@ -424,16 +426,16 @@ def test_leftover_staging_folders_of_a_killed_build_and_its_pagefind_are_removed
 
 @pytest.mark.parametrize("with_session", [False, True], ids=["cli", "dev-server-session"])
 def test_a_slug_added_to_a_page_keeps_incremental_builds_working(site, tmp_path, with_session):
-    session = Session.for_project(site) if with_session else None
-    build_site(site, NOW, session=session)
+    session = MemoryState.for_project(site) if with_session else None
+    build_site(site, NOW, state=session)
     about = site / "content/pages/about.md"
     about.write_text("---\ntitle: About\nslug: who-we-are\n---\n\nAbout us.\n")
     for _ in range(2):
-        build_site(site, NOW, session=session)
+        build_site(site, NOW, state=session)
         assert tree(site / "_site") == clean_build(site, tmp_path)
     assert (site / "_site/who-we-are/index.html").is_file()
     about.write_text("---\ntitle: About\n---\n\nAbout us.\n")
-    build_site(site, NOW, session=session)
+    build_site(site, NOW, state=session)
     assert tree(site / "_site") == clean_build(site, tmp_path)
 
 
@@ -474,17 +476,19 @@ def test_a_render_over_its_time_is_stopped_and_named(site, tmp_path, monkeypatch
     # One input that is still slow in Python-Markdown: a long run of '[a](' closed at the end.
     monkeypatch.setattr(markup, "RENDER_SECONDS", 0.3)
     if where == "forked workers":
-        monkeypatch.setattr(pipeline, "POOL_THRESHOLD", 1)
+        monkeypatch.setattr(bodies, "POOL_THRESHOLD", 1)
+        # Forked even if an earlier test left a thread running (which would pick a fork server).
+        monkeypatch.setattr(bodies, "start_method", lambda: "fork")
     (site / FAULT).write_text(article("Fault", body="[a](" * 40000 + ")"))
     (site / "content/articles/more.md").write_text(article("More", body=SAMPLE))
-    session = Session.for_project(site) if where == "dev-server thread" else None
+    session = MemoryState.for_project(site) if where == "dev-server thread" else None
     errors = _in_a_thread(lambda: fails(site, session=session)) if session else fails(site)
     assert [(e.path, e.code) for e in errors] == [(FAULT, "render-time")]
     assert "longer than 0.3 seconds" in errors[0].message
     (site / FAULT).write_text(article("Fault", body="Shorter now."))
     monkeypatch.setattr(markup, "RENDER_SECONDS", 10.0)
     if session:
-        _in_a_thread(lambda: build_site(site, NOW, session=session))
+        _in_a_thread(lambda: build_site(site, NOW, state=session))
         assert tree(site / "_site") == clean_build(site, tmp_path)
     else:
         recovers(site, tmp_path)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from haven.links import rewrite_links, url_path
+from haven.links import rewrite_links
 from haven.markup import render
+from haven.urls import href as url_path
 
 TARGETS = {
     "articles/trust.md": "/articles/trust/",

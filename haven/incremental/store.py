@@ -38,7 +38,6 @@ from ..model import WARNING, Citation, Diagnostic, Link, Rendered
 
 CACHE_DIR = ".cache/haven"
 STORE_FILE = "store.sqlite"
-_SCHEMA = 7  # bump when the meaning of a stored row changes
 
 _INHERITED: list[sqlite3.Connection] = []
 
@@ -64,7 +63,6 @@ _RECORD_MODULES = {
     "Topic": "model",
     "BuildResult": "model",
     "Taxonomy": "taxonomy",
-    "PlanMemo": "site.plan",
     "Brief": "incremental.store",
 }
 _RECORDS: dict[str, type] = {}
@@ -254,6 +252,13 @@ def _remove_pickles(folder: Path) -> None:
         shutil.rmtree(folder / "jinja", ignore_errors=True)
 
 
+def _schema() -> int:
+    """The store's schema version: derived from Haven's code, never bumped by hand."""
+    from .keys import code
+
+    return int(code()[:7], 16)  # SQLite's user_version is a signed 32-bit number
+
+
 def _row_id(key: tuple) -> str:
     return hashlib.blake2b(repr(key).encode("utf-8"), digest_size=16).hexdigest()
 
@@ -370,9 +375,11 @@ class Store:
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=OFF")  # a lost cache row only costs a re-render
+            # Rows made by other code are not to be trusted: another version starts afresh.
+            schema = _schema()
             version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version != _SCHEMA:
-                db.executescript(_TABLES + f"PRAGMA user_version={_SCHEMA};")
+            if version != schema:
+                db.executescript(_TABLES + f"PRAGMA user_version={schema};")
             else:
                 # A file that says it is ours but whose tables are damaged fails here, early.
                 db.execute("SELECT name FROM state LIMIT 1").fetchall()

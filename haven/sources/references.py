@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 from markupsafe import Markup, escape
 
-from ..model import ERROR, Diagnostic
+from ..model import ERROR, WARNING, Diagnostic, Document
 
 REFERENCES_FILE = "content/references.yaml"
 _FIELDS = ("key", "authors", "year", "title", "container", "volume", "issue", "pages", "doi", "url")
@@ -142,3 +144,42 @@ def _parse_references(text: str) -> tuple[dict[str, Reference], list[Diagnostic]
             **{f: "" if item.get(f) is None else str(item[f]) for f in _FIELDS}, line=line
         )
     return refs, diags
+
+
+def citation_problems(
+    refs, docs: Sequence[Document], rendered: dict, *, report_unused: bool = True
+) -> list[Diagnostic]:
+    diags = []
+    used: set[str] = set()
+    for doc in docs:
+        for cit in rendered[doc.path].citations:
+            used.add(cit.key)
+            if cit.key not in refs:
+                close = difflib.get_close_matches(cit.key, list(refs), n=1)
+                diags.append(
+                    Diagnostic(
+                        ERROR,
+                        doc.path,
+                        cit.line,
+                        None,
+                        f"unknown reference '@{cit.key}'",
+                        hint=f"did you mean '@{close[0]}'?"
+                        if close
+                        else f"add it to {REFERENCES_FILE}",
+                        code="unknown-reference",
+                    )
+                )
+    for key, ref in sorted(refs.items()) if report_unused else ():
+        if key not in used:
+            diags.append(
+                Diagnostic(
+                    WARNING,
+                    REFERENCES_FILE,
+                    ref.line,
+                    None,
+                    f"reference '{key}' is not cited by any article",
+                    hint="cite it or remove it",
+                    code="unused-reference",
+                )
+            )
+    return diags
