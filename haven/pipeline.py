@@ -35,7 +35,7 @@ from .sources import select
 from .sources.discover import load_content
 from .sources.references import REFERENCES_FILE, citation_problems, load_references
 from .static import scan_static, static_outputs
-from .taxonomy import Taxonomy, build_taxonomy, related_articles
+from .taxonomy import Taxonomy, build_taxonomy, related_articles, related_topics
 from .urls import RESERVED_SLUGS, collisions, slug_problems
 from .writer import WRITING, built_name, marker_signature, read_state, write_site
 
@@ -103,7 +103,7 @@ def _build(root: Path, options: BuildOptions, reporter, state: State) -> BuildRe
         unicodedata.normalize("NFC", d.rel): urls.document_url(d.kind, d.slug) for d in published
     }
     bodies = render_bodies(store, published, targets=targets, base_path=config.base_path)
-    taxonomy, related = _topics(state, articles, config)
+    taxonomy, related, near = _topics(state, articles, config)
 
     # Sources that failed to load make no page; say so rather than "no such file".
     failed = {d.path.removeprefix("content/") for d in diags if d.severity == ERROR and d.path.startswith("content/")}  # fmt: skip
@@ -118,9 +118,9 @@ def _build(root: Path, options: BuildOptions, reporter, state: State) -> BuildRe
     previous = {} if clean else (read_state(store, out) if out.is_dir() else {})
     content = plan.SiteContent(
         config, articles, pages, {p: b.words for p, b in bodies.briefs.items()},
-        bodies.html_keys, taxonomy, related, paths, _banners(published, options, now),
+        bodies.html_keys, taxonomy, related, near, paths, _banners(published, options, now),
     )  # fmt: skip
-    specs = plan.plan_pages(content)
+    specs = plan.plan_pages(content, state.memo("summaries"))
     site = contexts.Site(
         config, contexts.site_context(config, pages, options.serve), env, refs,
         lambda body: bodies.body_of(body.path),
@@ -217,12 +217,13 @@ def _topics(state: State, articles: list[Document], config: SiteConfig):
     key = keys.topics_key(config, articles)
     found = state.get("topics")
     if found.get("key") == key and isinstance(found.get("taxonomy"), Taxonomy):
-        return found["taxonomy"], found["related"]
+        return found["taxonomy"], found["related"], found["near"]
     taxonomy = build_taxonomy(articles, config.topics)
     dates = {d.path: d.date for d in articles}
     related = {d.path: related_articles(d.path, taxonomy, dates) for d in articles}
-    state.put("topics", {"key": key, "taxonomy": taxonomy, "related": related})
-    return taxonomy, related
+    near = {k: related_topics(k, taxonomy) for k, t in taxonomy.topics.items() if t.articles}
+    state.put("topics", {"key": key, "taxonomy": taxonomy, "related": related, "near": near})
+    return taxonomy, related, near
 
 
 def _banners(docs: list[Document], options: BuildOptions, now: datetime) -> dict[str, str]:

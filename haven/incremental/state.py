@@ -40,6 +40,10 @@ class State:
     def put(self, name: str, value: dict) -> None:
         raise NotImplementedError
 
+    def memo(self, name: str) -> dict | None:
+        """A place for objects worth keeping between builds of one process, or None."""
+        return None
+
     def close(self) -> None:
         """The end of a build: a command-line build's last connection folds SQLite's log in."""
 
@@ -74,6 +78,7 @@ class MemoryState(State):
         super().__init__(store)
         self._documents: dict[tuple, tuple] = {}
         self._values: dict[str, dict] = {}
+        self._memos: dict[str, dict] = {}
 
     def documents(self) -> dict[tuple, tuple]:
         return self._documents
@@ -86,3 +91,6 @@ class MemoryState(State):
 
     def put(self, name: str, value: Any) -> None:
         self._values[name] = value
+
+    def memo(self, name: str) -> dict:
+        return self._memos.setdefault(name, {})

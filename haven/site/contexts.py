@@ -43,14 +43,25 @@ REGION_NAMES = {
 }
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}  # one entry per record class
+
+
+def field_names(cls: type) -> tuple[str, ...]:
+    """The fields of a record that make up its key (all but those declared `repr=False`)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls) if f.repr)
+    return names
+
+
 class Keyed:
-    """A frozen record whose repr is a digest of its fields: page keys stay short however many
-    summaries a page lists, and still change with any field of any of them."""
+    """A frozen record whose repr is a digest of its fields, worked out once: page keys stay
+    short however many summaries a page lists, and still change with any field of any of them."""
 
     def __repr__(self) -> str:
         found = self.__dict__.get("_key")
         if found is None:
-            values = tuple(getattr(self, f.name) for f in dataclasses.fields(self) if f.repr)
+            values = tuple(getattr(self, name) for name in field_names(type(self)))
             found = hashlib.blake2b(repr(values).encode(), digest_size=12).hexdigest()
             object.__setattr__(self, "_key", found)
         return f"{type(self).__name__}#{found}"
@@ -256,8 +267,8 @@ def site_context(config: SiteConfig, pages: list[Document], preview: bool) -> di
 # -- the inputs of each kind of page, and its builder --------------------------------------------
 
 
-@dataclass(frozen=True)
-class PathPlace:
+@dataclass(frozen=True, repr=False)
+class PathPlace(Keyed):
     """Where an article stands in a "start here" path: part `number` of `count`."""
 
     title: str
@@ -268,8 +279,8 @@ class PathPlace:
     next: ArticleSummary | None
 
 
-@dataclass(frozen=True)
-class ArticlePage:
+@dataclass(frozen=True, repr=False)
+class ArticlePage(Keyed):
     body: Body
     summary: ArticleSummary
     related: tuple[ArticleSummary, ...]
@@ -370,8 +381,8 @@ def article(i: ArticlePage, site: Site) -> bytes:
     )
 
 
-@dataclass(frozen=True)
-class StandalonePage:
+@dataclass(frozen=True, repr=False)
+class StandalonePage(Keyed):
     body: Body
     banner: str
 
@@ -403,16 +414,16 @@ def standalone(i: StandalonePage, site: Site) -> bytes:
     )
 
 
-@dataclass(frozen=True)
-class ReadingPathView:
+@dataclass(frozen=True, repr=False)
+class ReadingPathView(Keyed):
     id: str
     title: str
     description: str
     articles: tuple[ArticleSummary, ...]
 
 
-@dataclass(frozen=True)
-class HomePage:
+@dataclass(frozen=True, repr=False)
+class HomePage(Keyed):
     latest: tuple[ArticleSummary, ...]
     topics: tuple[TopicSummary, ...]  # sorted by label
     paths: tuple[ReadingPathView, ...]
@@ -440,11 +451,12 @@ def home(i: HomePage, site: Site) -> bytes:
     )
 
 
-@dataclass(frozen=True)
-class AToZPage:
+@dataclass(frozen=True, repr=False)
+class AToZPage(Keyed):
     articles: tuple[ArticleSummary, ...]  # sorted by title
 
 
+@functools.lru_cache(maxsize=65536)
 def sort_title(title: str) -> tuple[str, str]:
     """Titles sort as readers look for them: without case or accents, 'Über' beside 'Uber'."""
     folded = unicodedata.normalize("NFKD", title.casefold())
@@ -482,8 +494,8 @@ def articles_index(i: AToZPage, site: Site) -> bytes:
     )
 
 
-@dataclass(frozen=True)
-class TopicsPage:
+@dataclass(frozen=True, repr=False)
+class TopicsPage(Keyed):
     topics: tuple[TopicSummary, ...]  # sorted by label
 
 
@@ -514,8 +526,8 @@ def topics_index(i: TopicsPage, site: Site) -> bytes:
     return site.render("topics.html", {"page": page, "topics": list(i.topics)})
 
 
-@dataclass(frozen=True)
-class TopicPage:
+@dataclass(frozen=True, repr=False)
+class TopicPage(Keyed):
     topic: TopicSummary
     number: int
     count: int
@@ -545,8 +557,8 @@ def topic(i: TopicPage, site: Site) -> bytes:
     )
 
 
-@dataclass(frozen=True)
-class FeedInputs:
+@dataclass(frozen=True, repr=False)
+class FeedInputs(Keyed):
     topic: TopicSummary | None  # None: the site's own feed
     entries: tuple[ArticleSummary, ...]  # newest first
 
@@ -588,8 +600,8 @@ def feed(i: FeedInputs, site: Site) -> bytes:
     )
 
 
-@dataclass(frozen=True)
-class SitemapInputs:
+@dataclass(frozen=True, repr=False)
+class SitemapInputs(Keyed):
     entries: tuple[tuple[str, datetime | None], ...]  # (absolute URL, last modified)
 
 
@@ -601,8 +613,8 @@ def robots(i: tuple, site: Site) -> bytes:
     return feeds.robots_txt(site.abs("/sitemap.xml"))
 
 
-@dataclass(frozen=True)
-class SearchPage:
+@dataclass(frozen=True, repr=False)
+class SearchPage(Keyed):
     az: bool  # the site has an A-Z of articles, linked for readers without JavaScript
 
 
