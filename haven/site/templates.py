@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from .. import urls
 from ..config import SiteConfig
@@ -89,6 +90,7 @@ def make_environment(root: Path, config: SiteConfig) -> tuple[jinja2.Environment
     """A Jinja2 environment with autoescape on for every template, whatever its extension."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(root / "templates")),
+        auto_reload=False,  # one environment per build: no template changes under it
         bytecode_cache=_bytecode_cache(),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -101,6 +103,7 @@ def make_environment(root: Path, config: SiteConfig) -> tuple[jinja2.Environment
     env.globals["abs_url"] = lambda path: urls.absolute(base_url, base_path, path)
     env.filters["date_display"] = date_display
     env.filters["iso"] = iso
+    env.globals["once"] = _once(env)
     diags = []
     try:
         names = env.list_templates()
@@ -170,6 +173,25 @@ def make_environment(root: Path, config: SiteConfig) -> tuple[jinja2.Environment
                 )
             )
     return env, diags
+
+
+def _once(env: jinja2.Environment):
+    """`once(name, **values)`: a partial that reads only the site context and `values`, rendered
+    once per build and site context, however many pages show it (the header, the quick exit, the
+    support block of each set of content notes, the card of each article). Values are told
+    apart by their repr: a summary's is the digest of its fields."""
+    made: dict[tuple, tuple[Any, Markup]] = {}
+
+    @jinja2.pass_context
+    def once(context, name: str, **values: Any) -> Markup:
+        site = context["site"]
+        key = (name, tuple(sorted((k, repr(v)) for k, v in values.items())))
+        found = made.get(key)
+        if found is None or found[0] is not site:
+            found = made[key] = (site, Markup(env.get_template(name).render(site=site, **values)))
+        return found[1]
+
+    return once
 
 
 def _template_file_error(name: str, message: str) -> Diagnostic:
