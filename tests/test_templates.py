@@ -1,8 +1,9 @@
 """The theme: every template rendered with a realistic context, the way haven/site/plan.py renders it.
 
-The Environment below mirrors the pipeline's (autoescape for every template, StrictUndefined,
-`url`/`abs_url` globals, `iso`/`date_display` filters), with the site under the sub-path `/haven/`
-so that a URL written by hand in a template shows up as one without the prefix.
+The environment is the pipeline's own (haven/site/templates.py: autoescape for every template,
+StrictUndefined, the `url`/`abs_url`/`once` globals, the `iso`/`date_display` filters), with the
+site under the sub-path `/haven/` so that a URL written by hand in a template shows up as one
+without the prefix.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment
 from markupsafe import Markup
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
+
+from haven.config import parse_config
+from haven.site.templates import make_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = ROOT / "templates"
@@ -49,16 +53,9 @@ def date_display(value: date | datetime) -> str:
 
 
 def make_env() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.globals.update(url=url, abs_url=abs_url)
-    env.filters.update(iso=iso, date_display=date_display)
+    config = parse_config(ROOT, {"title": "Haven", "base_url": f"{ORIGIN}{BASE_PATH}/"})
+    env, problems = make_environment(ROOT, config)
+    assert problems == []
     return env
 
 
