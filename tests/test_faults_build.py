@@ -35,6 +35,7 @@ from haven.check import collect_problems
 from haven.errors import HavenError
 from haven.incremental.state import MemoryState
 from haven.incremental.store import CACHE_DIR, STORE_FILE, Store
+from haven.markup import extensions, limits
 from haven.model import ERROR, WARNING, BuildOptions
 from haven.pipeline import build_site
 from haven.writer import (
@@ -256,7 +257,7 @@ def _in_a_thread(target):
 
 @pytest.mark.parametrize("where", ["build process", "forked workers", "dev-server thread"])
 def test_a_recursion_error_leaves_no_state_in_any_process(site, tmp_path, monkeypatch, where):
-    monkeypatch.setattr(markup, "MAX_NESTING", 10**6)  # let the body reach Python-Markdown
+    monkeypatch.setattr(limits, "MAX_NESTING", 10**6)  # let the body reach Python-Markdown
     if where == "forked workers":
         monkeypatch.setattr(bodies, "POOL_THRESHOLD", 1)
         # Forked even if an earlier test left a thread running (which would pick a fork server).
@@ -463,8 +464,8 @@ def test_the_bracket_table_finds_what_python_markdown_finds(text):
     md = markdown.Markdown()
     md.treeprocessors["inline"].stashed_nodes = {}  # as during a conversion
     stock = LinkInlineProcessor(LINK_RE, md)
-    fast = markup._fast(LinkInlineProcessor)(LINK_RE, md)
-    fast.state = markup._State()
+    fast = extensions.fast_brackets(LinkInlineProcessor)(LINK_RE, md)
+    fast.haven = extensions.HavenExtension()
     for index in (i + 1 for i, c in enumerate(text) if c == "["):
         assert fast.getText(text, index) == stock.getText(text, index)
     for index in range(len(text) + 1):
@@ -474,7 +475,7 @@ def test_the_bracket_table_finds_what_python_markdown_finds(text):
 @pytest.mark.parametrize("where", ["build process", "forked workers", "dev-server thread"])
 def test_a_render_over_its_time_is_stopped_and_named(site, tmp_path, monkeypatch, where):
     # One input that is still slow in Python-Markdown: a long run of '[a](' closed at the end.
-    monkeypatch.setattr(markup, "RENDER_SECONDS", 0.3)
+    monkeypatch.setattr(limits, "RENDER_SECONDS", 0.3)
     if where == "forked workers":
         monkeypatch.setattr(bodies, "POOL_THRESHOLD", 1)
         # Forked even if an earlier test left a thread running (which would pick a fork server).
@@ -486,7 +487,7 @@ def test_a_render_over_its_time_is_stopped_and_named(site, tmp_path, monkeypatch
     assert [(e.path, e.code) for e in errors] == [(FAULT, "render-time")]
     assert "longer than 0.3 seconds" in errors[0].message
     (site / FAULT).write_text(article("Fault", body="Shorter now."))
-    monkeypatch.setattr(markup, "RENDER_SECONDS", 10.0)
+    monkeypatch.setattr(limits, "RENDER_SECONDS", 10.0)
     if session:
         _in_a_thread(lambda: build_site(site, NOW, state=session))
         assert tree(site / "_site") == clean_build(site, tmp_path)
