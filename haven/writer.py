@@ -373,12 +373,7 @@ def write_site(
             with lock:
                 _clean_leftovers(out)
                 old = read_state(store, out) if out.is_dir() else {}
-                if (
-                    in_place
-                    and old.get("trusted")
-                    and old.get("digests")
-                    and old.get("search") == manifest.get("search")
-                ):
+                if in_place and old.get("trusted") and old.get("digests"):
                     stats = _write_in_place(list(outputs), out, old, manifest, store)
                 else:
                     stats = _write_staged(

@@ -1,18 +1,12 @@
-"""Search: the records a reader can find, the browser's help data, and Pagefind's index of them.
+"""Search records: what a reader can find, and the browser's help data.
 
 Haven makes the index input itself, as data: one `SearchRecord` per published page (Get help
 first, then the other standalone pages, then the articles), holding the title, the summary, the
 body's text section by section (without citation marks, footnotes or code), the topic labels as
 filters and the content note. Navigation, support blocks, reference lists and every other part of
-the theme never reach the index, whatever the templates look like.
-
-Each record is written as a small HTML document (headings kept, so Pagefind's heading weights and
-section results still work) into a working folder beside the staging folder, and one run of the Pagefind binary indexes that
-folder into the staging folder's `pagefind/`, before the writer swaps it into place: a failure
-leaves the published site as it was. Pagefind's Python API (`pagefind.index.PagefindIndex`) was
-measured for this and not used: its client reads one reply per 100 ms poll (0.1 s a record, 400 s
-at 4,000 articles), and a service that dies leaves its caller waiting until a timeout. One process
-with a timeout, killed on any exception, outlives no build.
+the theme never reach the index, whatever the templates look like. Each record is given to
+Pagefind as a small HTML document (`record_html`: headings kept, so Pagefind's heading weights and
+section results still work); haven/search/index.py turns the records into the index.
 
 The same records give `search/data.json`, which the search script loads with the first query: the
 site's own vocabulary (titles, topic labels, headings) for "did you mean", the crisis terms of
@@ -20,10 +14,6 @@ site's own vocabulary (titles, topic labels, headings) for "did you mean", the c
 
 Sub-paths: Pagefind stores site-relative result URLs (`/articles/x/`); the search script passes
 the site's base path as Pagefind's `baseUrl`, so the same index works at `/haven/`.
-
-Pagefind dies with the build (on Linux): a `kill -9` of the build leaves no Pagefind writing into
-a staging folder; its working folder carries the writer's staging mark, so the next build
-removes it.
 """
 
 from __future__ import annotations
@@ -31,26 +21,19 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-import os
 import re
-import shutil
-import subprocess
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
-from .config import SiteConfig
-from .model import ERROR, Diagnostic, Document, Output
-from .render import die_with_parent
-from .writer import link_tree
+from ..config import SiteConfig
+from ..model import Document
 
-BUNDLE_DIR = "pagefind"
-STAGING_MARK = ".haven-staging"  # as haven/writer.py marks its staging folders
 DATA_PATH = "search/data.json"  # output path of the browser's help data
-TIMEOUT_SECONDS = 600
 KEYWORD_WEIGHT = 10  # Pagefind's highest: Get help outranks any article for a crisis word
 VOCABULARY_BYTES = 12_000  # the vocabulary's share of the search page's weight budget
 # What a reader looking for a line may type, beyond the crisis terms: all lead to Get help.
@@ -67,7 +50,6 @@ HELP_WORDS = (
 )
 # This module's own source: editing how records are made or written makes a new index.
 _SOURCE = hashlib.blake2b(Path(__file__).read_bytes(), digest_size=8).hexdigest()
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _TOKEN = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)([^>]*)>|([^<]+)")
 _ID = re.compile(r'\sid="([^"]*)"')
 _HEADINGS = {"h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
@@ -163,6 +145,90 @@ def _squash(text: str) -> str:
     return re.sub(r" ([.,;:!?)])", r"\1", " ".join(text.split()))
 
 
+@dataclass(frozen=True)
+class RecordSource:
+    """A record not made yet: its URL, a digest of everything it is made of, and how to make it.
+
+    The index keeps each record's key: a record whose key is unchanged is not made again.
+    """
+
+    url: str
+    key: str
+    make: Callable[[], SearchRecord]
+
+
+def record_sources(
+    config: SiteConfig,
+    pages: Sequence[Document],
+    articles: Sequence[Document],
+    *,
+    html_of: Callable[[str], str],
+    topics_of: Callable[[str], Sequence[str]],
+    now: datetime,
+    body_keys: dict[str, str] | None = None,
+) -> list[RecordSource]:
+    """A source per published page: Get help first, then the other pages, then the articles.
+
+    Drafts and articles dated after `now` are left out even when the build shows them
+    (`--drafts`, `--future`): search finds only what is published. `body_keys` (path -> key of
+    the rendered body) stand for the bodies in the keys; without them the file's digest does.
+    """
+    body_keys = body_keys or {}
+    shared = _shared_key(config)
+    notes = config.content_notes
+    help_pages, others, found = [], [], []
+
+    def key(*parts: object) -> str:
+        return hashlib.blake2b(repr((shared, *parts)).encode("utf-8"), digest_size=16).hexdigest()
+
+    for doc in sorted(pages, key=lambda d: d.slug):
+        if doc.draft:
+            continue
+        is_help = doc.meta.layout == "help" or doc.slug == "get-help"
+        source = RecordSource(
+            f"/{doc.slug}/",
+            key(
+                doc.path,
+                doc.slug,
+                doc.title,
+                body_keys.get(doc.path, doc.digest),
+                is_help,
+                doc.meta.summary,
+            ),
+            partial(_page_record, config, doc, html_of),
+        )
+        (help_pages if is_help else others).append(source)
+    if not any(s.url == "/get-help/" for s in help_pages):
+        summary = "Support services you can contact now."
+        help_pages.append(
+            RecordSource(
+                "/get-help/", key("get-help"), partial(_help_record, config, "Get help", summary)
+            )
+        )
+    help_pages.sort(key=lambda s: (s.url != "/get-help/", s.url))
+    for doc in sorted(articles, key=lambda d: d.slug):
+        if doc.draft or (doc.date is not None and doc.date > now):
+            continue
+        labels = tuple(notes[k].label for k in doc.meta.content_notes if k in notes)
+        topics = tuple(topics_of(doc.path))
+        found.append(
+            RecordSource(
+                f"/articles/{doc.slug}/",
+                key(
+                    doc.path,
+                    doc.slug,
+                    doc.title,
+                    body_keys.get(doc.path, doc.digest),
+                    doc.meta.summary,
+                    labels,
+                    topics,
+                ),
+                partial(_article_record, doc, html_of, topics, labels),
+            )
+        )
+    return [*help_pages, *others, *found]
+
+
 def make_records(
     config: SiteConfig,
     pages: Sequence[Document],
@@ -172,40 +238,39 @@ def make_records(
     topics_of: Callable[[str], Sequence[str]],
     now: datetime,
 ) -> list[SearchRecord]:
-    """A record per published page: Get help first, then the other pages, then the articles.
-
-    Drafts and articles dated after `now` are left out even when the build shows them
-    (`--drafts`, `--future`): search finds only what is published.
-    """
-    notes = config.content_notes
-    help_pages, others, found = [], [], []
-    for doc in sorted(pages, key=lambda d: d.slug):
-        if doc.draft:
-            continue
-        record = _page_record(config, doc, html_of(doc.path))
-        (help_pages if record.kind == "help" else others).append(record)
-    if not any(r.url == "/get-help/" for r in help_pages):
-        help_pages.append(_help_record(config, "Get help", "Support services you can contact now."))
-    help_pages.sort(key=lambda r: (r.url != "/get-help/", r.url))
-    for doc in sorted(articles, key=lambda d: d.slug):
-        if doc.draft or (doc.date is not None and doc.date > now):
-            continue
-        labels = [notes[k].label for k in doc.meta.content_notes if k in notes]
-        found.append(
-            SearchRecord(
-                url=f"/articles/{doc.slug}/",
-                kind="article",
-                title=doc.title,
-                summary=doc.meta.summary,
-                sections=body_sections(html_of(doc.path)),
-                topics=tuple(topics_of(doc.path)),
-                content_note=f"This page talks about {_join(labels)}." if labels else "",
-            )
-        )
-    return [*help_pages, *others, *found]
+    """A record per published page: Get help first, then the other pages, then the articles."""
+    sources = record_sources(config, pages, articles, html_of=html_of, topics_of=topics_of, now=now)
+    return [s.make() for s in sources]
 
 
-def _page_record(config: SiteConfig, doc: Document, body_html: str) -> SearchRecord:
+def _shared_key(config: SiteConfig) -> tuple:
+    """What every record may be made of beyond its own document: this module and site.yaml's
+    support lines, crisis terms, regions and content-note labels."""
+    return (
+        _SOURCE,
+        config.language,
+        config.crisis_terms,
+        config.default_region,
+        sorted(config.emergency.items()),
+        config.support,
+        sorted(config.regions.items()),
+    )
+
+
+def _article_record(doc: Document, html_of, topics: tuple, labels: tuple) -> SearchRecord:
+    return SearchRecord(
+        url=f"/articles/{doc.slug}/",
+        kind="article",
+        title=doc.title,
+        summary=doc.meta.summary,
+        sections=body_sections(html_of(doc.path)),
+        topics=topics,
+        content_note=f"This page talks about {_join(labels)}." if labels else "",
+    )
+
+
+def _page_record(config: SiteConfig, doc: Document, html_of) -> SearchRecord:
+    body_html = html_of(doc.path)
     if doc.meta.layout == "help" or doc.slug == "get-help":
         record = _help_record(config, doc.title, doc.meta.summary, f"/{doc.slug}/")
         return replace(record, sections=body_sections(body_html) + record.sections)
@@ -258,56 +323,36 @@ def _join(labels: Sequence[str]) -> str:
     return ", ".join(labels[:-1]) + last + labels[-1]
 
 
-def records_key(
-    config: SiteConfig,
-    pages: Sequence[Document],
-    articles: Sequence[Document],
-    *,
-    body_keys: dict[str, str],
-    topics_of: Callable[[str], Sequence[str]],
-    now: datetime,
-) -> str:
-    """A digest of everything the records and the help data are made of (not the records).
+def records_key(sources: Sequence[RecordSource], pagefind: str | None) -> str:
+    """A digest of every record's key and of the Pagefind that indexes them (not the records).
 
-    Equal keys give the same index: the build keeps the previous one without reading a body.
+    Equal keys give the same index and help data: the build keeps the previous ones without
+    reading a body.
     """
-    h = hashlib.blake2b(digest_size=16)
-
-    def add(*parts: object) -> None:
-        h.update(repr(parts).encode("utf-8"))
-
-    add(_SOURCE, _pagefind_version(), config.language, config.base_path)
-    add(config.crisis_terms, config.default_region, sorted(config.emergency.items()))
-    add(config.support, sorted(config.regions.items()))
-    add(sorted((k, n.label) for k, n in config.content_notes.items()))
-    for doc in [*pages, *articles]:
-        if doc.draft or (doc.kind == "article" and doc.date is not None and doc.date > now):
-            continue
-        add(doc.path, doc.slug, doc.title, body_keys.get(doc.path, doc.digest))
-        add(doc.meta.summary, doc.meta.layout, doc.meta.content_notes)
-        if doc.kind == "article":
-            add(tuple(topics_of(doc.path)))
+    h = hashlib.blake2b(repr(pagefind).encode("utf-8"), digest_size=16)
+    for s in sources:
+        h.update(f"\0{s.url}\0{s.key}".encode())
     return h.hexdigest()
-
-
-def _pagefind_version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("pagefind_bin")
-    except Exception:  # no wheel: a binary on PATH, whose version the key cannot know
-        return str(find_pagefind())
 
 
 # -- what the browser loads ---------------------------------------------------------------------
 
 
-def vocabulary(records: Iterable[SearchRecord], limit: int = VOCABULARY_BYTES) -> list[str]:
-    """Words of the titles, topic labels and headings, most used first, within `limit` bytes."""
+def record_terms(record: SearchRecord) -> tuple[str, ...]:
+    """What of a record the vocabulary reads: its title, topic labels and headings."""
+    return (record.title, *record.topics, *(s.heading for s in record.sections if s.heading))
+
+
+def vocabulary(
+    records: Iterable[SearchRecord | tuple[str, ...]], limit: int = VOCABULARY_BYTES
+) -> list[str]:
+    """Words of the titles, topic labels and headings, most used first, within `limit` bytes.
+
+    Each item is a record or its `record_terms` (the index keeps those of unchanged records).
+    """
     counts: Counter[str] = Counter()
     for r in records:
-        texts = [r.title, *r.topics, *(s.heading for s in r.sections)]
-        for text in texts:
+        for text in record_terms(r) if isinstance(r, SearchRecord) else r:
             for word in _WORD.findall(unicodedata.normalize("NFC", text).lower()):
                 if len(word) >= 4:
                     counts[word.replace("’", "'")] += 1
@@ -326,7 +371,7 @@ def normalise_term(term: str) -> str:
     return " ".join(re.sub(r"[^\w]+|_", " ", text).split())
 
 
-def search_data(config: SiteConfig, records: Sequence[SearchRecord]) -> bytes:
+def search_data(config: SiteConfig, records: Iterable[SearchRecord | tuple[str, ...]]) -> bytes:
     """`search/data.json`: the crisis terms, the support panel's lines and the vocabulary."""
 
     default = config.default_region
@@ -405,193 +450,3 @@ def record_html(record: SearchRecord, language: str) -> str:
         out.append(f'<span data-pagefind-filter="topic">{e(label)}</span>')
     out.append("</div>\n</body></html>\n")
     return "".join(out)
-
-
-def find_pagefind() -> Path | None:
-    """The Pagefind binary: $PAGEFIND_BINARY_PATH, the `pagefind_bin` wheel, or one on PATH."""
-    try:
-        from pagefind.service import get_executable
-    except ImportError:
-        get_executable = None
-    if get_executable is not None:
-        try:
-            found = get_executable()
-        except OSError:  # pagefind_bin raises when its binary is missing from the wheel
-            found = None
-        if found is not None and Path(found).is_file():
-            return Path(found)
-    for name in ("pagefind_extended", "pagefind"):
-        if external := shutil.which(name):
-            return Path(external)
-    return None
-
-
-def index_records(
-    records: Sequence[SearchRecord], site_dir: Path, *, language: str = "en", quiet: bool = True
-) -> list[Diagnostic]:
-    """Index `records` into `site_dir/pagefind/`; problems come back as data, naming the step."""
-    site_dir = Path(site_dir).resolve()
-    if not site_dir.is_dir():
-        return [_error(f"cannot index into {site_dir}: not a folder")]
-    if not records:
-        return [_error("nothing to index: the site has no published page")]
-    binary = find_pagefind()
-    if binary is None:
-        return [
-            _error(
-                "the Pagefind binary was not found",
-                hint="install it with `pip install 'pagefind[bin]'`, or set PAGEFIND_BINARY_PATH",
-            )
-        ]
-    # Pagefind overwrites an existing bundle file by file and leaves stale ones behind: start
-    # clean, so nothing stale survives and nothing is written through a hard link the writer may
-    # share with the live site.
-    bundle = site_dir / BUNDLE_DIR
-    try:
-        if bundle.is_symlink() or bundle.is_file():
-            bundle.unlink()
-        elif bundle.exists():
-            shutil.rmtree(bundle)
-    except OSError as exc:
-        return [_error(f"cannot remove the old search index {bundle}: {exc.strerror or exc}")]
-    # Beside the staging folder, named like one of the writer's and marked as one: if the build
-    # is killed, the next build removes it.
-    work = site_dir.with_name(f"{site_dir.name}-pagefind")
-    try:
-        shutil.rmtree(work, ignore_errors=True)
-        work.mkdir()
-        (work / STAGING_MARK).touch()
-    except OSError as exc:
-        return [_error(f"cannot make Pagefind's working folder {work}: {exc.strerror or exc}")]
-    try:
-        folder = Path(work, "records")
-        try:
-            for record in records:
-                rel = record.url.strip("/")
-                target = folder / rel / "index.html" if rel else folder / "index.html"
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(record_html(record, language), encoding="utf-8")
-        except OSError as exc:
-            return [_error(f"cannot write the search records in {folder}: {exc.strerror or exc}")]
-        cwd = Path(work, "cwd")
-        cwd.mkdir()
-        problems = _run_pagefind(binary, folder, bundle, cwd, len(records), quiet)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    if problems:
-        return problems
-    if not (bundle / "pagefind-entry.json").is_file():
-        return [_error("Pagefind finished but wrote no pagefind/pagefind-entry.json")]
-    return []
-
-
-def _run_pagefind(
-    binary: Path, folder: Path, bundle: Path, cwd: Path, count: int, quiet: bool
-) -> list[Diagnostic]:
-    command = [str(binary), "--site", str(folder), "--output-path", str(bundle)]
-    if quiet:
-        command.append("--quiet")
-    # An empty working directory, and no PAGEFIND_* variables, so a stray pagefind.yml or an
-    # environment setting cannot change the index (or switch on `--serve`).
-    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("PAGEFIND_")}
-    env["NO_COLOR"] = "1"
-    what = f"indexing {count} search record(s)"
-    try:
-        # run() kills the process on a timeout and on any exception (Ctrl-C included), so no
-        # Pagefind process outlives the build.
-        done = subprocess.run(
-            command,
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-            timeout=TIMEOUT_SECONDS,
-            preexec_fn=die_with_parent,
-        )
-    except subprocess.TimeoutExpired:
-        return [_error(f"Pagefind did not finish {what} within {TIMEOUT_SECONDS} seconds")]
-    except OSError as exc:
-        return [_error(f"could not run Pagefind ({binary}): {exc.strerror or exc}")]
-    finally:
-        shutil.rmtree(cwd, ignore_errors=True)
-    if done.returncode != 0:
-        detail = _clean(done.stderr) or _clean(done.stdout) or "no output"
-        return [
-            _error(
-                f"Pagefind failed (exit {done.returncode}) {what}: {detail}",
-                hint=f"run `{binary} --site DIR` on a folder of HTML pages to see more",
-            )
-        ]
-    return []
-
-
-def _clean(output: str) -> str:
-    """Pagefind's messages on one line: colours removed, duplicate lines dropped."""
-    lines = []
-    for line in _ANSI.sub("", output).splitlines():
-        line = line.strip()
-        if line and line not in lines:
-            lines.append(line)
-    return " ".join(lines)
-
-
-def _error(message: str, hint: str | None = None) -> Diagnostic:
-    return Diagnostic(ERROR, BUNDLE_DIR, None, None, message, hint=hint, code="search-index")
-
-
-# -- the build's search step ---------------------------------------------------------------------
-
-
-class IndexStep:
-    """The writer's `before_swap` for search: keep the previous index, or index the records."""
-
-    def __init__(self, out: Path, keeps: bool, records, make, language: str, reporter):
-        self.out, self.keeps, self.records, self.make = out, keeps, records, make
-        self.language, self.reporter = language, reporter
-
-    def __call__(self, staging: Path, changed: list[str]) -> list[Diagnostic]:
-        if self.keeps and link_tree(self.out / BUNDLE_DIR, staging / BUNDLE_DIR):
-            return []
-        self.reporter.stage("indexing")
-        records = self.records if self.records is not None else self.make()
-        return index_records(records, staging, language=self.language)
-
-
-def index_step(config, out, previous, pages, articles, bodies, taxonomy, now, reporter):
-    """The search records' key, `search/data.json` as an output, and the writer's index step.
-
-    `previous` is the output folder's build state ({} for a clean build).
-
-    The index and the data change only with what the records are made of (titles, summaries,
-    bodies, topics, support lines): a template or a stylesheet edit keeps the previous index.
-    """
-
-    def topics_of(path: str) -> list[str]:
-        return [taxonomy.topics[k].label for k in taxonomy.by_article.get(path, ())]
-
-    def html_of(path: str) -> str:
-        found = bodies.store.body_html(bodies.keys[path])
-        return found if found is not None else bodies.body_of(path).html
-
-    def make() -> list:
-        return make_records(config, pages, articles, html_of=html_of, topics_of=topics_of, now=now)
-
-    key = records_key(config, pages, articles, body_keys=bodies.keys, topics_of=topics_of, now=now)
-    old = previous
-    old_data = old.get("digests", {}).get(DATA_PATH)
-    keeps = bool(
-        old.get("search") == key
-        and old_data
-        and (out / BUNDLE_DIR / "pagefind-entry.json").is_file()
-    )
-    records = None
-    if keeps:
-        output = Output(DATA_PATH, None, "haven/search.py", reuse=old_data)
-    else:
-        reporter.stage("search records")
-        records = make()
-        output = Output(DATA_PATH, search_data(config, records), "haven/search.py")
-    return key, output, IndexStep(out, keeps, records, make, config.language, reporter)
