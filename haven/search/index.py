@@ -705,13 +705,18 @@ class _Job:
             if word is None:
                 word = st.words[w] = Word()
             run = word.runs.get(b)
-            items = []
+            items, dropped = [], []
             if run is not None:
                 for p, locs, meta in _postings(run):
                     url = old[p]
                     if url not in gone:
                         items.append((index[url], locs, meta))
-            items.extend(adds.get(w, ()))
+                    else:
+                        dropped.append((index.get(url), locs, meta))
+            added = adds.get(w, [])
+            if not moved and sorted(dropped) == sorted(added):
+                continue  # the edited pages have this word where they had it: same bytes
+            items.extend(added)
             if items:
                 items.sort(key=lambda item: item[0])
                 word.runs[b] = _make_run(items)
@@ -876,7 +881,8 @@ class _Job:
 def _run_of(postings: list, body: bytes | None = None) -> tuple:
     """A run from postings whose page deltas start at the block's first page; `body`, when
     given, is their encoding after the first delta, as Pagefind wrote it."""
-    pages = array("I", accumulate(map(_FIRST, postings)))
+    numbers = list(accumulate(map(_FIRST, postings)))
+    pages = array("H" if numbers[-1] < 0x10000 else "I", numbers)  # "H": half the cache
     locs, meta_locs = list(map(_SECOND, postings)), list(map(_THIRD, postings))
     size = len(postings) + sum(map(len, locs)) + sum(map(len, meta_locs))
     if body is None:

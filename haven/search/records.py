@@ -27,7 +27,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from functools import partial
+from functools import lru_cache, partial
+from itertools import chain
 from pathlib import Path
 
 from ..config import SiteConfig
@@ -174,12 +175,14 @@ def record_sources(
     the rendered body) stand for the bodies in the keys; without them the file's digest does.
     """
     body_keys = body_keys or {}
-    shared = _shared_key(config)
+    shared = hashlib.blake2b(repr(_shared_key(config)).encode("utf-8"), digest_size=16).digest()
     notes = config.content_notes
     help_pages, others, found = [], [], []
 
     def key(*parts: object) -> str:
-        return hashlib.blake2b(repr((shared, *parts)).encode("utf-8"), digest_size=16).hexdigest()
+        h = hashlib.blake2b(shared, digest_size=16)
+        h.update(repr(parts).encode("utf-8"))
+        return h.hexdigest()
 
     for doc in sorted(pages, key=lambda d: d.slug):
         if doc.draft:
@@ -339,8 +342,10 @@ def records_key(sources: Sequence[RecordSource], pagefind: str | None) -> str:
 
 
 def record_terms(record: SearchRecord) -> tuple[str, ...]:
-    """What of a record the vocabulary reads: its title, topic labels and headings."""
-    return (record.title, *record.topics, *(s.heading for s in record.sections if s.heading))
+    """The words a record gives the vocabulary: those of its title, topic labels and headings
+    (the index keeps them for the records it does not make again)."""
+    texts = (record.title, *record.topics, *(s.heading for s in record.sections if s.heading))
+    return tuple(chain.from_iterable(map(_words, texts)))
 
 
 def vocabulary(
@@ -348,14 +353,11 @@ def vocabulary(
 ) -> list[str]:
     """Words of the titles, topic labels and headings, most used first, within `limit` bytes.
 
-    Each item is a record or its `record_terms` (the index keeps those of unchanged records).
+    Each item is a record or its `record_terms`.
     """
-    counts: Counter[str] = Counter()
-    for r in records:
-        for text in record_terms(r) if isinstance(r, SearchRecord) else r:
-            for word in _WORD.findall(unicodedata.normalize("NFC", text).lower()):
-                if len(word) >= 4:
-                    counts[word.replace("’", "'")] += 1
+    counts = Counter(
+        chain.from_iterable(record_terms(r) if isinstance(r, SearchRecord) else r for r in records)
+    )
     words, size = [], 2
     for word, _count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
         size += len(json.dumps(word, ensure_ascii=False).encode("utf-8")) + 1
@@ -363,6 +365,13 @@ def vocabulary(
             break
         words.append(word)
     return words
+
+
+@lru_cache(maxsize=1 << 12)
+def _words(text: str) -> tuple[str, ...]:
+    """The vocabulary's words of one title, label or heading (topic labels come back often)."""
+    found = _WORD.findall(unicodedata.normalize("NFC", text).lower())
+    return tuple(w.replace("’", "'") for w in found if len(w) >= 4)
 
 
 def normalise_term(term: str) -> str:
