@@ -353,8 +353,9 @@ def write_site(
 
     By default the site is written into a staging sibling and swapped in whole; `outputs` may be
     a generator, consumed once, and an exception it raises leaves `out` untouched.
-    `before_swap(staging, changed)` runs on the complete staging folder (the search index is built
-    there); diagnostics it returns with severity error abort the build and leave `out` untouched.
+    `before_swap(staging, changed)` runs on the complete staging folder (a build step may add
+    files there); diagnostics it returns with severity error abort the build and leave `out`
+    untouched.
 
     `in_place=True` is for a rebuild that changes a few files: every output is produced first,
     then only the changed files are replaced in `out`, each by a rename, with a `.haven-writing`
