@@ -421,6 +421,35 @@ def _sources(root: Path) -> list:
     )
 
 
+def test_a_cache_folder_that_cannot_be_used_is_named(tmp_path):
+    root = small_site(tmp_path)
+    (root / ".cache/haven").mkdir(parents=True)
+    (root / index.CACHE_DIR).write_text("a file where the folder should be", encoding="utf-8")
+
+    with pytest.raises(BuildError) as err:
+        build_site(root, BuildOptions(now=NOW))
+
+    (problem,) = err.value.diagnostics
+    assert problem.message.startswith("cannot use the search cache .cache/haven/search: ")
+    assert not (root / "_site").exists()
+
+
+def test_a_language_with_a_region_is_merged_and_spliced(tmp_path, batches_of, monkeypatch):
+    root = small_site(tmp_path)
+    _edit(root / "site.yaml", "title: Fixture site", "title: Fixture site\nlanguage: en-GB")
+    batches_of(4)
+    build_site(root, BuildOptions(now=NOW))
+    _edit(root / ARTS / "a03.md", "## Later", "Colour and behaviour.\n\n## Later")
+
+    result = build_site(root, BuildOptions(now=NOW))
+
+    assert not [d for d in result.diagnostics if d.code and d.code.startswith("search")]
+    assert _state(root).language == "en-gb"  # Pagefind's name, in the files' names
+    reference = whole_site(root, tmp_path / "whole", monkeypatch)
+    assert described(root / "_site") == described(reference)
+    assert snapshot(root / "_site", skip=()) == clean_build(root, tmp_path)
+
+
 # -- an untested Pagefind ------------------------------------------------------------------------
 
 

@@ -118,7 +118,8 @@ class State:
     """What the cache keeps: enough to write every file of the bundle and to splice an edit."""
 
     pagefind: str  # the version that indexed the pages
-    language: str = ""
+    site_language: str = ""  # site.yaml's, which the records are written in
+    language: str = ""  # Pagefind's name for it (`en-gb` for `en-GB`), in the files' names
     generation: str = ""
     version: str = ""  # the meta file's version field
     entry: dict = field(default_factory=dict)  # pagefind-entry.json, as a template
@@ -306,6 +307,12 @@ def update(
                 outputs, _ = job.outputs(previous)
     except pagefind.PagefindError as exc:
         return _failed(exc.message, exc.hint)
+    except OSError as exc:
+        where = CACHE_DIR if cache.as_posix().endswith(CACHE_DIR) else str(cache)
+        return _failed(
+            f"cannot use the search cache {where}: {exc.strerror or exc}",
+            "check that the folder can be written, or delete it: it is made again",
+        )
     except FormatError as exc:
         # Pagefind wrote what the tested version does not: publish its own whole-site bundle.
         diagnostics.append(
@@ -390,8 +397,8 @@ class _Job:
     def __init__(self, cache, version, language, binary, deadline, stage, state):
         self.cache, self.binary, self.deadline, self.stage = cache, binary, deadline, stage
         self.version, self.language = version, language
-        self.state: State = state if state is not None else State(version)
-        self.cold = state is None or state.language not in ("", language)
+        self.state: State = state if state is not None else State(version, language)
+        self.cold = state is None or state.site_language != language
         self.made: dict[str, bytes] = {}
         self.indexed = 0
         self.path = "kept"
@@ -449,7 +456,7 @@ class _Job:
             self.cold = len(changed) + len(removed) > share
         if self.cold:
             # Records are made batch by batch, while Pagefind indexes the batch before.
-            self.state = State(self.version, language=self.language)
+            self.state = State(self.version, self.language)
             self._cold(sorted(by_url), lambda url: changed.pop(url, None) or make(url))
             self.path = "cold"
         elif changed or removed:
@@ -519,7 +526,7 @@ class _Job:
 
     def _assets(self, read: bundle.Read) -> None:
         st = self.state
-        if read.language and read.language != self.language and st.language:
+        if read.language and st.language and read.language != st.language:
             raise FormatError(f"pages in {read.language} and {st.language}")
         if read.language:
             st.language, st.version, st.entry = read.language, read.version, read.entry
