@@ -16,13 +16,14 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import cbor2
 import pytest
 from sitekit import PROJECT, SITE_YAML, article, make_site, run, snapshot
 
 from haven import search
 from haven.errors import BuildError
-from haven.model import WARNING, BuildOptions
 from haven.incremental.state import MemoryState
+from haven.model import WARNING, BuildOptions
 from haven.pipeline import build_site
 from haven.search import bundle, index
 
@@ -297,13 +298,15 @@ def test_a_fresh_output_folder_is_filled_from_the_cache_without_pagefind(tmp_pat
 
 
 def _state(root: Path) -> index.State:
-    with open(root / index.CACHE_DIR / "state.pickle", "rb") as fh:
-        pickle.load(fh)
-        return pickle.load(fh)
+    state, why = index._load(
+        root / index.CACHE_DIR, search.pagefind_version(search.find_pagefind())
+    )
+    assert why == ""
+    return state
 
 
 def _damage_state(root: Path) -> None:
-    path = root / index.CACHE_DIR / "state.pickle"
+    path = root / index.CACHE_DIR / index.STATE_FILE
     path.write_bytes(path.read_bytes()[:300])
 
 
@@ -315,18 +318,31 @@ def _damage_pack(root: Path) -> None:
 
 
 def _foreign(root: Path) -> None:
-    path = root / index.CACHE_DIR / "state.pickle"
+    path = root / index.CACHE_DIR / index.STATE_FILE
     with open(path, "rb") as fh:
-        head = pickle.load(fh)
-        state = pickle.load(fh)
+        head = cbor2.CBORDecoder(fh).decode()
+        body = fh.read()
     head["format"] = "haven-search/an-older-haven"
-    with open(path, "wb") as fh:
-        pickle.dump(head, fh)
-        pickle.dump(state, fh)
+    path.write_bytes(cbor2.dumps(head) + body)
+
+
+def _pickle(root: Path) -> None:
+    """A pickle where the state should be: it must be refused unread, never loaded (code)."""
+    marker = root / "pickle-ran"
+    payload = pickle.dumps(_Touch(str(marker)))
+    (root / index.CACHE_DIR / index.STATE_FILE).write_bytes(payload)
+
+
+class _Touch:
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
 
 
 def _garbage(root: Path) -> None:
-    (root / index.CACHE_DIR / "state.pickle").write_bytes(b"not a cache at all")
+    (root / index.CACHE_DIR / index.STATE_FILE).write_bytes(b"not a cache at all")
 
 
 @pytest.mark.parametrize(
@@ -335,9 +351,10 @@ def _garbage(root: Path) -> None:
         (_damage_state, "cannot be read"),
         (_garbage, "cannot be read"),
         (_foreign, "made by other code"),
-        (_damage_pack, "missing"),
+        (_damage_pack, "its copy of"),
+        (_pickle, "cannot be read"),
     ],
-    ids=["truncated state", "garbage", "foreign", "truncated pack"],
+    ids=["truncated state", "garbage", "foreign", "truncated pack", "a pickle"],
 )
 def test_a_damaged_or_foreign_cache_is_discarded_with_a_warning(tmp_path, damage, why):
     root = small_site(tmp_path)
@@ -350,6 +367,7 @@ def test_a_damaged_or_foreign_cache_is_discarded_with_a_warning(tmp_path, damage
 
     warnings = [d for d in result.diagnostics if d.code == "search-cache"]
     assert len(warnings) == 1 and warnings[0].severity == WARNING
+    assert not (root / "pickle-ran").exists()
     assert why in warnings[0].message and "built again" in warnings[0].message
     assert snapshot(root / "_site", skip=()) == clean_build(root, tmp_path)
 
@@ -375,14 +393,14 @@ def test_a_pack_whose_bytes_changed_is_not_published(tmp_path):
 def test_a_build_that_fails_leaves_the_search_cache_as_it_was(tmp_path):
     root = small_site(tmp_path)
     build_site(root, BuildOptions(now=NOW))
-    state = (root / index.CACHE_DIR / "state.pickle").read_bytes()
+    state = (root / index.CACHE_DIR / index.STATE_FILE).read_bytes()
     _edit(root / ARTS / "a03.md", "Text 3", "Text three")
     _edit(root / "templates/article.html", "{% block head %}", "{% block head %}{{ x.y.z }}")
 
     with pytest.raises(Exception):  # noqa: B017 - the template error, whatever its class
         build_site(root, BuildOptions(now=NOW))
 
-    assert (root / index.CACHE_DIR / "state.pickle").read_bytes() == state
+    assert (root / index.CACHE_DIR / index.STATE_FILE).read_bytes() == state
     _edit(root / "templates/article.html", "{{ x.y.z }}", "")
     build_site(root, BuildOptions(now=NOW))
     assert snapshot(root / "_site", skip=()) == clean_build(root, tmp_path)
@@ -396,16 +414,16 @@ def test_a_build_that_saved_meanwhile_wins_over_an_older_one(tmp_path):
     one = index.update(sources, language="en", cache=cache, previous={})
     two = index.update(sources[:-1], language="en", cache=cache, previous={})
     assert two.commit() is not None
-    saved = (cache / "state.pickle").read_bytes()
+    saved = (cache / index.STATE_FILE).read_bytes()
 
     assert one.commit() is None  # read before `two` saved: not saved over it
-    assert (cache / "state.pickle").read_bytes() == saved
+    assert (cache / index.STATE_FILE).read_bytes() == saved
 
 
 def _sources(root: Path) -> list:
     from haven.config import load_config
-    from haven.sources.discover import load_content
     from haven.pipeline import render_all
+    from haven.sources.discover import load_content
 
     config = load_config(root)
     docs, _ = load_content(root, config, {}, {})
@@ -474,7 +492,7 @@ def test_an_untested_pagefind_indexes_the_whole_site_in_one_run(tmp_path, monkey
     _edit(root / ARTS / "a03.md", "Text three", "Text 3")
     assert build_site(root, BuildOptions(now=NOW)).ok
     assert described(root / "_site") == merged
-    assert (root / index.CACHE_DIR / "state.pickle").is_file()  # the tested path's, untouched
+    assert (root / index.CACHE_DIR / index.STATE_FILE).is_file()  # the tested path's, untouched
 
 
 def test_pagefinds_version_is_read_from_the_binary(tmp_path):

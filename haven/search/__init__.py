@@ -76,25 +76,19 @@ class Step:
     """The search index's part of a build: its key (the manifest's `search`), its outputs, how
     many of them are new, warnings, and `commit()` to call once the site is written."""
 
-    def __init__(self, key: str, outputs: list[Output], done: Update | None = None, cache=None):
-        self.key, self.outputs, self.done, self.cache = key, outputs, done, cache
+    def __init__(self, key: str, outputs: list[Output], done: Update | None = None):
+        self.key, self.outputs, self.done = key, outputs, done
         self.written = sum(1 for o in outputs if o.data is not None)
         self.warnings = [d for d in done.diagnostics if d.severity != ERROR] if done else []
 
     def commit(self) -> None:
         if self.done is not None:
-            _KEPT.clear()
-            kept = self.done.commit()
-            if kept is not None:
-                _KEPT[self.cache] = kept
+            self.done.commit()
 
 
-# The state of the last search index this process saved: a dev server's next build splices into
-# it without reading the cache again (used only while the cache holds that very state).
-_KEPT: dict[Path, State] = {}
-
-
-def index_step(config, root, out, previous, pages, articles, bodies, taxonomy, now, reporter, clean):
+def index_step(
+    config, root, out, previous, pages, articles, bodies, taxonomy, now, reporter, clean
+):
     """The search index and `search/data.json` for a build, as outputs.
 
     `previous` is the output folder's build state ({} for a clean build). Both change only with
@@ -111,7 +105,13 @@ def index_step(config, root, out, previous, pages, articles, bodies, taxonomy, n
         return found if found is not None else bodies.body_of(path).html
 
     sources = record_sources(
-        config, pages, articles, html_of=html_of, topics_of=topics_of, now=now, body_keys=bodies.keys
+        config,
+        pages,
+        articles,
+        html_of=html_of,
+        topics_of=topics_of,
+        now=now,
+        body_keys=bodies.keys,
     )
     key = records_key(sources, engine_key(find_pagefind()))
     digests = previous.get("digests", {})
@@ -130,7 +130,6 @@ def index_step(config, root, out, previous, pages, articles, bodies, taxonomy, n
         language=config.language,
         cache=cache,
         previous=digests,
-        state=_KEPT.pop(cache, None),
         clean=clean,
         reporter=reporter,
     )
@@ -138,7 +137,7 @@ def index_step(config, root, out, previous, pages, articles, bodies, taxonomy, n
     if errors:
         raise BuildError("the search index failed", errors)
     data = Output(DATA_PATH, search_data(config, done.terms), SOURCE)
-    return Step(key, [*done.outputs, data], done, cache)
+    return Step(key, [*done.outputs, data], done)
 
 
 def index_records(records, site_dir: Path, *, language: str = "en") -> list[Diagnostic]:

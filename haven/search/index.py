@@ -20,8 +20,8 @@ the bundle Pagefind writes for the whole site when given the records in URL orde
 
 A no-op does none of this: the pipeline keeps the previous bundle while `records_key` is unchanged.
 
-The cache (`.cache/haven/search/`): `state.pickle` (a small header, then the `State`: records'
-keys and digests, pages, blocks, runs, and the digest of every file of the bundle) and one
+The cache (`.cache/haven/search/`): `state.cbor` (a small header, then the `State` as data:
+records' keys and digests, pages, blocks, runs, and the digest of every file of the bundle) and one
 `pack-*` file holding every file of the bundle end to end (one file, because writing 4,000
 small files cost more than indexing them), so a build into a fresh output folder (the dev
 server's, or CI's) needs no Pagefind at all. The state is saved only once the site is written
@@ -38,7 +38,6 @@ import fcntl
 import hashlib
 import json
 import os
-import pickle
 import secrets
 import time
 from array import array
@@ -48,6 +47,8 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 from operator import itemgetter
 from pathlib import Path
+
+import cbor2
 
 from ..model import ERROR, WARNING, Diagnostic, Output
 from . import bundle, pagefind
@@ -172,10 +173,13 @@ class _Lock:
         self.fh.close()
 
 
+STATE_FILE = "state.cbor"
+
+
 def _header(folder: Path) -> dict | None:
     try:
-        with open(folder / "state.pickle", "rb") as fh:
-            head = pickle.load(fh)
+        with open(folder / STATE_FILE, "rb") as fh:
+            head = cbor2.CBORDecoder(fh).decode()
         return head if isinstance(head, dict) else None
     except Exception:  # noqa: BLE001 - a damaged cache is never trusted, whatever the damage
         return None
@@ -183,18 +187,21 @@ def _header(folder: Path) -> dict | None:
 
 def _load(folder: Path, version: str) -> tuple[State | None, str]:
     """The cached state, or None and why it was not usable ('' when there is none)."""
-    path = folder / "state.pickle"
+    path = folder / STATE_FILE
     if not path.exists():
         return None, ""
     try:
         with open(path, "rb") as fh:
-            head = pickle.load(fh)
+            head = cbor2.CBORDecoder(fh).decode()
             if head.get("format") != FORMAT or head.get("pagefind") != version:
                 return None, (
                     f"it was made by other code or another Pagefind ({head.get('pagefind')})"
                 )
-            state = pickle.load(fh)
-        if not isinstance(state, State) or state.generation != head.get("generation"):
+            body = fh.read()
+        if hashlib.blake2b(body, digest_size=16).hexdigest() != head.get("digest"):
+            return None, "it cannot be read (its digest does not match)"
+        state = _decode_state(bundle.loads(body))
+        if state.generation != head.get("generation"):
             return None, "its parts do not match"
     except Exception as exc:  # noqa: BLE001 - a damaged cache is never trusted
         return None, f"it cannot be read ({type(exc).__name__})"
@@ -211,12 +218,77 @@ def _load(folder: Path, version: str) -> tuple[State | None, str]:
 
 
 def _save(folder: Path, state: State) -> None:
-    tmp = folder / f"state.pickle.{os.getpid()}.tmp"
+    body = bundle.dumps(_encode_state(state))
+    head = {
+        "format": FORMAT,
+        "pagefind": state.pagefind,
+        "generation": state.generation,
+        "digest": hashlib.blake2b(body, digest_size=16).hexdigest(),
+    }
+    tmp = folder / f"{STATE_FILE}.{os.getpid()}.tmp"
     with open(tmp, "wb") as fh:
-        head = {"format": FORMAT, "pagefind": state.pagefind, "generation": state.generation}
-        pickle.dump(head, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, folder / "state.pickle")
+        fh.write(bundle.dumps(head))
+        fh.write(body)
+    os.replace(tmp, folder / STATE_FILE)
+
+
+# The state is saved as data (CBOR), never as a pickle: a cache restored from elsewhere (CI) must
+# not be able to run code. Page lists are arrays of native integers, as `array.tobytes` gives.
+_SCALARS = ("pagefind", "site_language", "language", "generation", "version", "pack")
+
+
+def _encode_state(st: State) -> dict:
+    words = {}
+    for w, word in st.words.items():
+        runs = [
+            [b, pages.typecode, pages.tobytes(), body, size, meta]
+            for b, (pages, body, size, meta) in word.runs.items()
+        ]
+        words[w] = [runs, word.variants]
+    return {
+        **{name: getattr(st, name) for name in _SCALARS},
+        "entry": st.entry,
+        "assets": st.assets,
+        "fields": st.fields,
+        "blocks": st.blocks,
+        "pages": {
+            url: [p.fragment, p.digest, p.word_count, p.filters, list(p.fields)]
+            for url, p in st.pages.items()
+        },
+        "records": {url: list(r) for url, r in st.records.items()},
+        "words": words,
+        "chunks": [list(c) for c in st.chunks],
+        "filters": {name: list(f) for name, f in st.filters.items()},
+        "files": st.files,
+        "stored": {d: list(place) for d, place in st.stored.items()},
+    }
+
+
+def _decode_state(data: dict) -> State:
+    """The state from its data; any value of the wrong shape raises (and the cache is not used)."""
+    st = State(**{name: str(data[name]) for name in _SCALARS})
+    st.entry, st.fields, st.blocks = dict(data["entry"]), list(data["fields"]), data["blocks"]
+    st.assets, st.files = dict(data["assets"]), dict(data["files"])
+    for b, urls in enumerate(st.blocks):
+        for url in urls:
+            st.block_of[url] = b
+    for url, (fragment, file_digest, count, filters, fields) in data["pages"].items():
+        st.pages[url] = Page(
+            str(fragment), str(file_digest), int(count), dict(filters), tuple(fields)
+        )
+    st.records = {url: (key, dg, tuple(terms)) for url, (key, dg, terms) in data["records"].items()}
+    for w, (runs, variants) in data["words"].items():
+        word = st.words[w] = Word()
+        for b, typecode, pages, body, size, meta in runs:
+            word.runs[int(b)] = (array(typecode, pages), bytes(body), int(size), bool(meta))
+        if variants:
+            word.variants = {url: [tuple(v) for v in forms] for url, forms in variants.items()}
+            st.variant_words.add(w)
+    st.order = sorted(st.words)
+    st.chunks = [tuple(c) for c in data["chunks"]]
+    st.filters = {name: tuple(f) for name, f in data["filters"].items()}
+    st.stored = {d: (int(off), int(size)) for d, (off, size) in data["stored"].items()}
+    return st
 
 
 def _compact(folder: Path, state: State) -> None:
@@ -256,15 +328,14 @@ def update(
     language: str,
     cache: Path,
     previous: dict[str, str],
-    state: State | None = None,
     clean: bool = False,
     reporter=None,
 ) -> Update:
     """The bundle for `sources`: files under `pagefind/` as outputs (those whose digest is in
     `previous`, the last build's, are kept), and the records' vocabulary terms.
 
-    `state` is what a long-running process kept from its last commit; without it (or when the
-    cache changed since) the state is read from `cache`.
+    The state this process saved last is used while the cache's state file is still the one it
+    wrote (a dev server's next build); else the state is read from `cache`.
     """
     binary = pagefind.find_pagefind()
     if binary is None:
@@ -285,6 +356,8 @@ def update(
         with _Lock(cache):
             head = _header(cache)
             base = head.get("generation") if head else None
+            kept = _KEPT.pop(cache, None)  # a failed build must not leave it half-spliced
+            state = kept[1] if kept and kept[0] == _signature(cache) else None
             if clean:
                 state = None
             elif state is None or state.generation != base:
@@ -350,7 +423,22 @@ def _commit(folder: Path, state: State, base: str | None) -> State | None:
         _compact(folder, state)
         _save(folder, state)
         _collect(folder, state)
+        _KEPT.clear()
+        _KEPT[folder] = (_signature(folder), state)
     return state
+
+
+# The state this process saved last, with its file's signature: a dev server's next build
+# splices into it without reading the cache again.
+_KEPT: dict[Path, tuple[tuple, State]] = {}
+
+
+def _signature(folder: Path) -> tuple:
+    try:
+        st = os.stat(folder / STATE_FILE)
+    except OSError:
+        return ()
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
 
 
 def _failed(message: str, hint: str | None = None) -> Update:
