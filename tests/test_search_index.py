@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import pickle
+import re
 import shutil
 import signal
 import subprocess
@@ -497,7 +498,7 @@ def test_an_untested_pagefind_indexes_the_whole_site_in_one_run(tmp_path, monkey
 
 def test_pagefinds_version_is_read_from_the_binary(tmp_path):
     version = search.pagefind_version(search.find_pagefind())
-    assert version in bundle.TESTED_VERSIONS
+    assert re.fullmatch(r"\d+\.\d+\.\d+\S*", version)
     fake = tmp_path / "pagefind"
     fake.write_text("#!/bin/sh\necho 'pagefind 7.1.0-beta.2'\n", encoding="utf-8")
     fake.chmod(0o755)

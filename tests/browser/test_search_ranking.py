@@ -91,8 +91,11 @@ def _build_pair(root: Path, now: datetime, edit, batch: int) -> tuple[Path, Path
     """Haven's bundle (built in batches of `batch`, then spliced by `edit`) and Pagefind's own
     bundle of the same records (one process for the whole site)."""
     real_size, real_versions = index.BATCH_SIZE, bundle.TESTED_VERSIONS
+    installed = search.pagefind_version(search.find_pagefind())
     try:
         index.BATCH_SIZE = batch
+        # The release installed is the one under test (see tests/conftest.py).
+        bundle.TESTED_VERSIONS = real_versions | {installed}
         assert build_site(root, BuildOptions(now=now)).ok
         edit(root)
         assert build_site(root, BuildOptions(now=now)).ok
