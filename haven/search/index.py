@@ -39,6 +39,7 @@ import hashlib
 import json
 import os
 import secrets
+import tempfile
 import time
 from array import array
 from collections.abc import Callable, Iterable, Sequence
@@ -66,6 +67,7 @@ _CODE = hashlib.blake2b(
 ).hexdigest()
 FORMAT = f"haven-search/{_CODE}"  # a cache written by other code is not read
 _FIRST, _SECOND, _THIRD = itemgetter(0), itemgetter(1), itemgetter(2)
+_SCRATCH = "haven-search-"  # a temporary cache, when the project's cannot be written
 
 
 def digest(data: bytes) -> str:
@@ -382,10 +384,31 @@ def update(
         return _failed(exc.message, exc.hint)
     except OSError as exc:
         where = CACHE_DIR if cache.as_posix().endswith(CACHE_DIR) else str(cache)
-        return _failed(
-            f"cannot use the search cache {where}: {exc.strerror or exc}",
-            "check that the folder can be written, or delete it: it is made again",
+        if cache.name.startswith(_SCRATCH):  # not even a temporary folder can be written
+            return _failed(f"cannot write the search index's files in {where}: {exc.strerror}")
+        # A cache that cannot be written only makes builds slower: index without it.
+        problem = Diagnostic(
+            WARNING,
+            where,
+            None,
+            None,
+            f"the search cache cannot be written ({exc.strerror or exc}): the index is built "
+            "without it, so every build indexes every page",
+            code="search-cache",
         )
+        with tempfile.TemporaryDirectory(prefix=_SCRATCH) as work:
+            done = update(
+                sources,
+                language=language,
+                cache=Path(work),
+                previous=previous,
+                clean=True,
+                reporter=reporter,
+            )
+        _KEPT.pop(Path(work), None)
+        done.commit = lambda: None
+        done.diagnostics[:0] = [*diagnostics, problem]
+        return done
     except FormatError as exc:
         # Pagefind wrote what the tested version does not: publish its own whole-site bundle.
         diagnostics.append(
