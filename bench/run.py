@@ -37,7 +37,7 @@ HAVEN = Path(__file__).resolve().parent.parent
 BUILD_PY = HAVEN / "build.py"
 OUTPUT = "_site"
 CLEAN_OUTPUT = "_clean"  # the reference clean build the one-edit output is compared with
-MEASURES = ("cold", "noop", "edit", "serve", "check", "memory")
+MEASURES = ("cold", "noop", "edit", "serve", "check", "memory", "reader")
 SEARCH_DIR = "pagefind"
 
 # Measured elsewhere on a 2-core machine (issue 7), not here: full cold build, median seconds.
@@ -99,6 +99,7 @@ class Run:
     stderr: str
     maxrss_mib: float  # largest single process (the build or one of its workers), from wait4
     pss_mib: float = 0.0  # peak of the whole process tree's PSS, when sampled
+    cpu: float = 0.0  # user + system seconds of the process and the children it waited for
 
 
 def _tree(pid: int) -> list[int]:
@@ -162,6 +163,7 @@ def run(cmd: list[str], *, sample_memory: bool = False, env: dict[str, str] | No
             err.read().decode("utf-8", "replace"),
             usage.ru_maxrss / 1024,
             peak / 1024,
+            usage.ru_utime + usage.ru_stime,
         )
 
 
@@ -184,6 +186,11 @@ def must(result: Run, what: str) -> Run:
 class Figure:
     values: list[float] = field(default_factory=list)
     note: str = ""
+    cpu: list[float] = field(default_factory=list)  # CPU seconds of the same runs, when known
+
+    def add(self, r: Run) -> None:
+        self.values.append(r.seconds)
+        self.cpu.append(r.cpu)
 
     @property
     def median(self) -> float:
@@ -210,7 +217,7 @@ def measure_cold(root: Path, runs: int) -> tuple[Figure, Figure]:
     for _ in range(runs):
         clear_output(root)
         r = must(haven("build", "--root", str(root), "--clean"), "cold build")
-        seconds.values.append(r.seconds)
+        seconds.add(r)
         rss.values.append(r.maxrss_mib)
     return seconds, rss
 
@@ -235,7 +242,7 @@ def measure_noop(root: Path, runs: int) -> Figure:
     fig = Figure()
     for _ in range(runs):
         r = must(haven("build", "--root", str(root)), "no-op build")
-        fig.values.append(r.seconds)
+        fig.add(r)
         fig.note = _summary_line(r)
     return fig
 
@@ -271,13 +278,14 @@ def measure_edit(root: Path, runs: int, mismatches: list[str]) -> Figure:
         article = paths[(n * 7919) % len(paths)]
         append_sentence(article, n)
         r = must(haven("build", "--root", str(root)), "one-edit build")
-        fig.values.append(r.seconds)
+        fig.add(r)
         fig.note = _summary_line(r)
         clean = root / CLEAN_OUTPUT
         shutil.rmtree(clean, ignore_errors=True)
         must(haven("build", "--root", str(root), "--clean", "--output", str(clean)), "clean build")
         differ, search = compare_trees(root / OUTPUT, clean)
         search_diffs = max(search_diffs, len(search))
+        differ += search  # the search index too: Haven's is the same byte for byte
         if differ:
             mismatches.append(
                 f"{len(paths)} articles, edit {n + 1} ({article.name}): the incremental output "
@@ -285,10 +293,9 @@ def measure_edit(root: Path, runs: int, mismatches: list[str]) -> Figure:
             )
             print(f"\n!!! MISMATCH: {mismatches[-1]}\n", file=sys.stderr, flush=True)
     fig.note += (
-        "; output equal to a clean build"
-        + (f" (except {search_diffs} Pagefind index file(s))" if search_diffs else "")
+        "; output equal to a clean build, the search index included"
         if not any(f"{len(paths)} articles" in m for m in mismatches)
-        else "; OUTPUT DIFFERS FROM A CLEAN BUILD"
+        else f"; OUTPUT DIFFERS FROM A CLEAN BUILD ({search_diffs} search file(s))"
     )
     return fig
 
@@ -320,21 +327,40 @@ def measure_serve(root: Path, runs: int) -> Figure:
 
         assert next_event() == "hello"
         paths = article_paths(root)
+        current = 0
         for n in range(runs):
             article = paths[(n * 104729 + 1) % len(paths)]
             time.sleep(0.5)  # let the watcher settle after the previous round
+            word = "quokka" + "".join(chr(97 + int(d)) for d in str(1000 + n))
             started = time.perf_counter()
-            append_sentence(article, 1000 + n)
+            with open(article, "a", encoding="utf-8") as fh:
+                # Its own paragraph: a sentence right after a footnote would belong to it, and
+                # footnotes are not searched.
+                fh.write(f"\n\nAn added sentence about a {word}, for the benchmark.\n")
             while next_event() != "reload":
                 pass
             fig.values.append(time.perf_counter() - started)
             if dev.errors:
                 raise SystemExit(f"dev server build failed: {dev.errors[0].format()}")
+            current += _indexed(dev.output, word)
         conn.close()
     finally:
         dev.stop()
     fig.note = f"last rebuild {dev.last_build_seconds * 1000:.0f} ms inside the server"
+    if (root / "site.yaml").read_text(encoding="utf-8").count("search: true"):
+        fig.note += f"; the edited page found by its new word after {current} of {runs} reloads"
     return fig
+
+
+def _indexed(site: Path, word: str) -> bool:
+    """Whether the search index in `site` holds `word` (Pagefind may store a stem of it)."""
+    import zlib
+
+    stem = word[:-1].encode()
+    for path in (site / SEARCH_DIR / "index").glob("*.pf_index"):
+        if stem in zlib.decompress(path.read_bytes(), 47):
+            return True
+    return False
 
 
 def measure_check(root: Path, runs: int) -> Figure:
@@ -344,7 +370,7 @@ def measure_check(root: Path, runs: int) -> Figure:
         r = haven("check", "--root", str(root))
         if r.returncode not in (0, 1):  # 1: findings, which is still a finished check
             must(r, "check")
-        fig.values.append(r.seconds)
+        fig.add(r)
         tail = (r.stdout.strip().splitlines() or [""])[-1]
         fig.note = f"exit {r.returncode}: {tail[:90]}"
     return fig
@@ -393,7 +419,7 @@ def measure_peer(
         if r.returncode != 0 or problems:
             res.failure = _failure("cold build: " + "; ".join(problems or ["failed"]), r)
             return res
-        res.cold.values.append(r.seconds)
+        res.cold.add(r)
         res.rss.values.append(r.maxrss_mib)
     html = sum(1 for _ in project.scratch[0].rglob("*.html"))
     res.cold.note = f"{html:,} HTML files, {len(project.listings)} listing page(s) checked"
@@ -418,7 +444,7 @@ def measure_peer(
         if f"number {2000 + n}," not in page.read_text(encoding="utf-8", errors="replace"):
             res.failure = f"edit rebuild ({project.rebuild_label}): {page} lacks the added sentence"
             return res
-        fig.values.append(r.seconds)
+        fig.add(r)
     res.edit = fig
     return res
 
@@ -576,12 +602,18 @@ def bench(args, work: Path) -> int:
     if any(results.values()):
         print(table(results, args.runs))
         print()
+        readers = reader_table(results)
+        if readers:
+            print(readers)
+            print()
     if PEERS_MEASURE in args.only:
         print(peer_table(peer_results, missing))
         print()
     print(comparison(results, peer_results))
     print()
     print(targets(results, peer_results))
+    print()
+    print(search_targets(results, peer_results, mismatches))
     failed = [
         f"{name} at {n:,} articles: {fig.failure.splitlines()[0]}"
         for n, figs in peer_results.items()
@@ -622,7 +654,36 @@ def measure_all(root: Path, runs: int, only: list[str], mismatches: list[str]) -
             res["serve"] = measure_serve(root, runs)
         elif name == "check":
             res["check"] = measure_check(root, runs)
+        elif name == "reader":
+            res["reader"] = measure_reader(root, runs)
     return res
+
+
+def measure_reader(root: Path, runs: int) -> dict | None:
+    """A query on the built site's search page, in Chromium (bench/reader.py)."""
+    import reader
+
+    if "search: true" not in (root / "site.yaml").read_text(encoding="utf-8"):
+        return None
+    must(haven("build", "--root", str(root)), "build before the reader")
+    return reader.measure(root / OUTPUT, runs)
+
+
+def reader_table(results: dict[int, dict]) -> str:
+    """What a reader pays: the search page, a first query and a second, per network profile."""
+    rows = [
+        "| articles | network | search page: requests / KB / s | first query: requests / KB "
+        "/ s to the first result | next query: requests / KB / s |",
+        "|---:|---|---|---|---|",
+    ]
+    for n, res in results.items():
+        for profile, r in (res.get("reader") or {}).items():
+            cells = [
+                f"{r[f'{part} requests']:.0f} / {r[f'{part} KB']:.0f} / {r[f'{part} seconds']:.2f}"
+                for part in ("page", "q1", "q2")
+            ]
+            rows.append(f"| {n:,} | {profile} | " + " | ".join(cells) + " |")
+    return "\n".join(rows) if len(rows) > 2 else ""
 
 
 LABELS = {
@@ -638,8 +699,8 @@ LABELS = {
 
 def table(results: dict[int, dict[str, Figure]], runs: int) -> str:
     rows = [
-        "| articles | measure | median | min | max | per article | runs | notes |",
-        "|---:|---|---:|---:|---:|---:|---:|---|",
+        "| articles | measure | median | min | max | CPU, median | per article | runs | notes |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for n, res in results.items():
         for key, (label, unit) in LABELS.items():
@@ -647,9 +708,11 @@ def table(results: dict[int, dict[str, Figure]], runs: int) -> str:
             if fig is None or not fig.values:
                 continue
             per = f"{fig.median / n * 1000:.2f} ms" if unit == "s" else ""
+            cpu = _fmt(statistics.median(fig.cpu), "s") if fig.cpu else ""
             rows.append(
                 f"| {n:,} | {label} | {_fmt(fig.median, unit)} | {_fmt(min(fig.values), unit)} "
-                f"| {_fmt(max(fig.values), unit)} | {per} | {len(fig.values)} | {fig.note} |"
+                f"| {_fmt(max(fig.values), unit)} | {cpu} | {per} | {len(fig.values)} "
+                f"| {fig.note} |"
             )
     return "\n".join(rows)
 
@@ -665,15 +728,15 @@ def peer_table(
             "",
         ]
     rows += [
-        "| articles | generator | cold build median | min | max | per article | peak RSS "
-        "(largest process) | its edit rebuild, median (min-max) | notes |",
-        "|---:|---|---:|---:|---:|---:|---:|---|---|",
+        "| articles | generator | cold build median | min | max | CPU, median | per article "
+        "| peak RSS (largest process) | its edit rebuild, median (min-max) | notes |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for n, figs in peer_results.items():
         for name, fig in figs.items():
             if fig.failure:
                 rows.append(
-                    f"| {n:,} | {name} | FAILED | | | | | | {fig.failure.splitlines()[0]} |"
+                    f"| {n:,} | {name} | FAILED | | | | | | | {fig.failure.splitlines()[0]} |"
                 )
                 continue
             cold, edit = fig.cold, fig.edit
@@ -683,9 +746,10 @@ def peer_table(
                 if edit is not None and edit.values
                 else "none (no incremental build mode)"
             )
+            cpu = _fmt(statistics.median(cold.cpu), "s") if cold.cpu else ""
             rows.append(
                 f"| {n:,} | {name} | {_fmt(cold.median, 's')} | {_fmt(min(cold.values), 's')} "
-                f"| {_fmt(max(cold.values), 's')} | {cold.median / n * 1000:.2f} ms "
+                f"| {_fmt(max(cold.values), 's')} | {cpu} | {cold.median / n * 1000:.2f} ms "
                 f"| {_fmt(max(fig.rss.values), 'MiB')} | {rebuild} | {len(cold.values)} runs; "
                 f"{cold.note} |"
             )
@@ -759,6 +823,43 @@ def targets(
         lines.append(
             f"| per-article cold cost flat across sizes (max/min within 1.25) | 1.25 "
             f"| {spread:.2f} ({detail}) | {'yes' if spread <= 1.25 else 'NO'} |"
+        )
+    return "\n".join(lines)
+
+
+def search_targets(
+    results: dict[int, dict[str, Figure]],
+    peer_results: dict[int, dict[str, PeerFigures]],
+    mismatches: list[str],
+) -> str:
+    """Issue 16's targets for a build with search on, against Hugo's cold build of this run."""
+    lines = ["| issue 16 target (search on) | limit | measured | met |", "|---|---:|---:|---|"]
+    rows = []
+    for n, factor, key in ((4000, 2.0, "cold"), (1000, 2.5, "cold"), (1000, 0.25, "noop")):
+        hugo, how = _peer_cold(peer_results, "Hugo", n)
+        rows.append((key, n, hugo * factor, f"{key} at {n:,}: {factor}x Hugo's cold build ({how})"))
+    hugo, how = _peer_cold(peer_results, "Hugo", 1000)
+    rows.append(("edit", 1000, hugo * 0.4, f"one edit at 1,000: 0.4x Hugo's cold build ({how})"))
+    rows += [
+        ("edit", 4000, 1.0, "one edit at 4,000, through the CLI"),
+        ("serve", 4000, 1.0, "dev server at 4,000: save to search current (the reload event)"),
+        ("memory", 4000, 400, "peak PSS of the process tree at 4,000 (MiB)"),
+        ("noop", 4000, 0.25, "no-op at 4,000"),
+    ]
+    for key, n, limit, text in rows:
+        fig = results.get(n, {}).get(key)
+        unit = "MiB" if key == "memory" else "s"
+        if fig is None or not fig.values:
+            lines.append(f"| {text} | {_fmt(limit, unit)} | not measured | |")
+            continue
+        ok = "yes" if fig.median <= limit else "NO"
+        lines.append(f"| {text} | {_fmt(limit, unit)} | {_fmt(fig.median, unit)} | {ok} |")
+    edits = [n for n, res in results.items() if res.get("edit")]
+    if edits:
+        ok = "NO" if mismatches else "yes"
+        lines.append(
+            "| every incremental build equals a clean build, search index included "
+            f"| | {len(mismatches)} mismatch(es) | {ok} |"
         )
     return "\n".join(lines)
 

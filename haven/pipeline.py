@@ -138,33 +138,35 @@ def _build(root: Path, options: BuildOptions, reporter, state: State) -> BuildRe
         # The cache's own warnings come after --strict: a cache problem only costs time.
         raise ContentError(f"{len(_errors(diags))} error(s)", diags + store.take_notes())
 
-    reporter.stage("writing")
-    search_key, before_swap = False, None
-    if config.search and not options.serve:
-        search_key, data, before_swap = search.index_step(
-            config, out, previous, pages, articles, bodies, taxonomy, now, reporter
+    search_step = None
+    if config.search:
+        search_step = search.index_step(
+            config, root, out, previous, pages, articles, bodies, taxonomy, now, reporter, clean
         )
-        outputs.append(data)
+        outputs += search_step.outputs
+        diags += search_step.warnings
+    reporter.stage("writing")
     manifest = {
         "base_path": config.base_path,
         "pages": _page_sources(specs, bodies),
         "unpublished": sorted(u for u, _ in unpublished.values()),
         "fingerprints": fingerprints,
         "generator": f"haven {__version__}",
-        "search": search_key,
+        "search": search_step.key if search_step else False,
     }
     # A few pages to replace: write them into the folder itself, without copying the site.
-    # (A new search index is written into the staging folder, so it keeps the staged write.)
-    in_place = bool(previous) and (before_swap is None or before_swap.keeps)
-    in_place = in_place and len(todo) <= max(64, len(outputs) // 8)
+    changed = len(todo) + (search_step.written if search_step else 0)
+    in_place = bool(previous) and changed <= max(64, len(outputs) // 8)
     try:
         written = write_site(
             render_pages(outputs, todo, specs, site), out, root=root, manifest=manifest,
-            store=store, keep_files=config.keep_files, before_swap=before_swap, in_place=in_place,
+            store=store, keep_files=config.keep_files, in_place=in_place,
         )  # fmt: skip
     except TemplateErrors as exc:
         diags = sorted([*diags, *exc.diagnostics], key=_order)
         raise ContentError(f"{len(exc.diagnostics)} error(s)", diags + store.take_notes()) from None
+    if search_step is not None:
+        search_step.commit()  # the search cache, once the site it describes is written
     if drafts or future:
         skipped = ", ".join(drafts + future)
         message = f"skipped {len(drafts)} draft(s) and {len(future)} future article(s): {skipped}"

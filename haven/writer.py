@@ -353,8 +353,9 @@ def write_site(
 
     By default the site is written into a staging sibling and swapped in whole; `outputs` may be
     a generator, consumed once, and an exception it raises leaves `out` untouched.
-    `before_swap(staging, changed)` runs on the complete staging folder (the search index is built
-    there); diagnostics it returns with severity error abort the build and leave `out` untouched.
+    `before_swap(staging, changed)` runs on the complete staging folder (a build step may add
+    files there); diagnostics it returns with severity error abort the build and leave `out`
+    untouched.
 
     `in_place=True` is for a rebuild that changes a few files: every output is produced first,
     then only the changed files are replaced in `out`, each by a rename, with a `.haven-writing`
@@ -373,12 +374,7 @@ def write_site(
             with lock:
                 _clean_leftovers(out)
                 old = read_state(store, out) if out.is_dir() else {}
-                if (
-                    in_place
-                    and old.get("trusted")
-                    and old.get("digests")
-                    and old.get("search") == manifest.get("search")
-                ):
+                if in_place and old.get("trusted") and old.get("digests"):
                     stats = _write_in_place(list(outputs), out, old, manifest, store)
                 else:
                     stats = _write_staged(

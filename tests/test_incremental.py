@@ -100,15 +100,26 @@ EDITS = [
 ]
 
 
+@pytest.mark.parametrize("search_on", [False, True], ids=["search-off", "search-on"])
 @pytest.mark.parametrize("with_session", [False, True], ids=["cli", "dev-server-session"])
-def test_every_kind_of_edit_gives_the_clean_build(tmp_path, with_session):
-    root = make_site(tmp_path / "site", corpus(), site_yaml=SITE)
+def test_every_kind_of_edit_gives_the_clean_build(tmp_path, monkeypatch, with_session, search_on):
+    """With search on, `pagefind/` too: the index is spliced (in blocks of four pages here) and
+    must equal the clean build's byte for byte."""
+    if search_on:
+        from haven import search
+
+        if search.find_pagefind() is None:
+            pytest.skip("Pagefind binary not installed (pagefind[bin])")
+        monkeypatch.setattr(search.index, "BATCH_SIZE", 4)
+    yaml = SITE.replace("search: false", "search: true") if search_on else SITE
+    root = make_site(tmp_path / "site", corpus(), site_yaml=yaml)
     session = MemoryState.for_project(root) if with_session else None
     build_site(root, NOW, state=session)
     for name, change in EDITS:
         change(root)
         build_site(root, NOW, state=session)
         assert snapshot(root / "_site", skip=()) == clean_copy(root, tmp_path), name
+        assert search_on == (root / "_site/pagefind/pagefind-entry.json").is_file()
 
 
 def test_a_body_edit_renders_one_body_and_writes_only_what_changed(tmp_path):
