@@ -18,28 +18,24 @@ import unicodedata
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import __version__, markup, search, urls
-from .bodies import Bodies, render_all, render_bodies
+from . import __version__
 from .config import SiteConfig, load_config
 from .errors import ContentError
 from .incremental import keys
 from .incremental.state import DiskState, State
-from .links import broken_links
 from .model import ERROR, INFO, WARNING, BuildOptions, BuildResult, Diagnostic, Document, Output
-from .render import TemplateErrors, render_pages
-from .site import contexts, plan
-from .site.paths import resolve_paths
-from .site.templates import make_environment
-from .sources import select
-from .sources.discover import load_content
-from .sources.references import REFERENCES_FILE, citation_problems, load_references
-from .static import scan_static, static_outputs
-from .taxonomy import Taxonomy, build_taxonomy, related_articles, related_topics
-from .urls import RESERVED_SLUGS, collisions, slug_problems
-from .writer import WRITING, built_name, marker_signature, read_state, write_site
+from .sources.discover import discover, load_content
+from .sources.references import REFERENCES_FILE
+from .static import scan_static
+from .writer import WRITING, built_name, marker_signature, read_state
 
-__all__ = ["RESERVED_SLUGS", "State", "build_site", "render_all"]
+if TYPE_CHECKING:
+    from .bodies import Bodies
+    from .site import plan
+
+__all__ = ["State", "build_site"]
 
 
 class NullReporter:
@@ -79,22 +75,45 @@ def _build(root: Path, options: BuildOptions, reporter, state: State) -> BuildRe
     store, clean = state.store, options.clean
 
     reporter.stage("reading")
-    docs, diags = _read_sources(root, config, state, clean)
+    # No file moved since the last build into this folder, and no article's date was crossed:
+    # done, before a source is parsed or a stage imported (a walk and a stat per file).
+    found, static = discover(root), scan_static(root)
+    shared = keys.shared_key(root, options.serve, ("site.yaml", REFERENCES_FILE))
+    stats = keys.stat_key(shared, out, options, found[0], static[0], found[1] + static[1])
+    last = {} if clean else state.get("last-build")
+    if _current(last, "stats", stats, now, out):
+        store.put(built_name(out), started_at)
+        return _unchanged(last["result"], store, started)
+
+    # Imported here, not above: a build that finds nothing to do never needs them.
+    from . import markup, search, urls
+    from .bodies import render_bodies
+    from .links import broken_links
+    from .render import TemplateErrors, render_pages
+    from .site import contexts, plan
+    from .site.paths import resolve_paths
+    from .site.templates import make_environment
+    from .sources import select
+    from .sources.references import citation_problems, load_references
+    from .static import static_outputs
+    from .urls import collisions, slug_problems
+    from .writer import write_site
+
+    docs, diags = _read_sources(root, config, state, clean, found)
     refs, ref_diags = load_references(root)
     articles, pages, unpublished, drafts, future = select(docs, options, now)
     published = [*articles, *pages]
-    static, static_diags = scan_static(root)
+    static, static_diags = static
     paths, path_diags = resolve_paths(config, articles, unpublished)
     slug_diags = slug_problems(articles, pages)
     diags += ref_diags + static_diags + path_diags + slug_diags
 
-    # Nothing that a page depends on changed since the last build into this folder: done.
-    shared = keys.shared_key(root, options.serve, ("site.yaml", REFERENCES_FILE))
+    # Nothing that a page depends on changed (a file was touched, not edited): done.
     scheduled = [d for d in articles if d.date > now]
     inputs = keys.inputs_key(shared, out, options, static, docs, published, scheduled)
-    last = {} if clean else state.get("last-build")
-    same = last.get("inputs") == inputs and last.get("marker") == _marker(out)
-    if same and not _errors(diags) and isinstance(last.get("result"), BuildResult):
+    window = _window(docs, now)
+    if _current(last, "inputs", inputs, now, out) and not _errors(diags):
+        state.put("last-build", dict(last, stats=stats, window=window))
         store.put(built_name(out), started_at)
         return _unchanged(last["result"], store, started)
 
@@ -183,7 +202,8 @@ def _build(root: Path, options: BuildOptions, reporter, state: State) -> BuildRe
         markdown_rendered=bodies.rendered,
         seconds=time.perf_counter() - started,
     )
-    state.put("last-build", {"inputs": inputs, "marker": _marker(out), "result": result})
+    last = {"inputs": inputs, "stats": stats, "window": window, "marker": _marker(out)}
+    state.put("last-build", dict(last, result=result))
     store.put(built_name(out), started_at)
     # Notes (a stale lock recovered, the cache's own warnings) belong to this build only: the
     # result kept for a no-op build does not repeat them.
@@ -199,13 +219,13 @@ def _output_folder(root: Path, options: BuildOptions, config: SiteConfig) -> Pat
     return out if out.is_absolute() else root / out
 
 
-def _read_sources(root: Path, config: SiteConfig, state: State, clean: bool):
+def _read_sources(root: Path, config: SiteConfig, state: State, clean: bool, found):
     """Every source, parsed: a source whose stat is that of its last read is not read again."""
     cache = {} if clean else state.documents()
     known = set(cache)
     stats = {} if clean else state.get("stats")
     before = dict(stats)
-    docs, diags = load_content(root, config, cache, stats)
+    docs, diags = load_content(root, config, cache, stats, found)
     current = {(d.path, d.digest) for d in docs}
     state.keep_documents(known, {k: v for k, v in cache.items() if k[:2] in current})
     if stats != before:
@@ -216,6 +236,8 @@ def _read_sources(root: Path, config: SiteConfig, state: State, clean: bool):
 
 def _topics(state: State, articles: list[Document], config: SiteConfig):
     """Topics and related articles: they change only when topics, dates or the vocabulary do."""
+    from .taxonomy import Taxonomy, build_taxonomy, related_articles, related_topics
+
     key = keys.topics_key(config, articles)
     found = state.get("topics")
     if found.get("key") == key and isinstance(found.get("taxonomy"), Taxonomy):
@@ -241,6 +263,8 @@ def _banners(docs: list[Document], options: BuildOptions, now: datetime) -> dict
 
 def _page_sources(specs: list[plan.PageSpec], bodies: Bodies) -> dict[str, dict]:
     """Each page made from a source: that source and its links with their lines (for check)."""
+    from .site import contexts
+
     found = {}
     for spec in specs:
         body = getattr(spec.inputs, "body", None)
@@ -260,6 +284,29 @@ def _previous_pages(state: dict) -> dict[str, tuple[str, str]]:
         for path, key in prints.items()
         if path in digests and isinstance(key, str) and isinstance(digests[path], str)
     }
+
+
+def _window(docs: list[Document], now: datetime) -> list[float | None]:
+    """The times between which what is published stays as it is: the dates of the articles
+    nearest to `now` on either side (a scheduled article appears once its date has passed)."""
+    dates = [d.date.timestamp() for d in docs if d.date is not None]
+    before = [t for t in dates if t <= now.timestamp()]
+    after = [t for t in dates if t > now.timestamp()]
+    return [max(before, default=None), min(after, default=None)]
+
+
+def _current(last: dict, name: str, key: str, now: datetime, out: Path) -> bool:
+    """Whether the last build into `out` stands: its key `name` is `key`, `now` lies in its
+    window, and the folder is the one it wrote."""
+    if last.get(name) != key or not isinstance(last.get("result"), BuildResult):
+        return False
+    window, t = last.get("window"), now.timestamp()
+    if not (isinstance(window, list) and len(window) == 2):
+        return False
+    since, until = window
+    if (since is not None and t < since) or (until is not None and t >= until):
+        return False
+    return last.get("marker") == _marker(out)
 
 
 def _marker(out: Path) -> str:

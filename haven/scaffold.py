@@ -176,7 +176,7 @@ def _same_slug(folder: Path, slug: str, recursive: bool) -> Path | None:
 
 def _reserved(slug: str) -> bool:
     """True when a standalone page cannot have `slug`: the site's own pages use the address."""
-    from .pipeline import RESERVED_SLUGS  # imported late: the pipeline is heavy and `new` is not
+    from .urls import RESERVED_SLUGS  # imported late: `new` needs it only here
 
     # content/pages/get-help.md is the one page that may take a reserved address: it replaces
     # the generated help page.

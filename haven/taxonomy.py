@@ -11,8 +11,6 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from markdown.extensions.toc import slugify_unicode
-
 from .model import WARNING, Diagnostic, Document, Topic
 
 _DROP = {ord(c): None for c in " \t\n\r\f\v-_\u00a0\u3000"}
@@ -33,6 +31,10 @@ def fallback_key(raw: str) -> str:
 
 def topic_slug(key: str) -> str:
     """The path segment under /tags/: Unicode letters and digits kept, never empty."""
+    # Python-Markdown's own slugs (as heading ids use), imported here: reading site.yaml needs
+    # this module, and a build with nothing to do needs no Markdown.
+    from markdown.extensions.toc import slugify_unicode
+
     slug = unicodedata.normalize("NFC", slugify_unicode(key, "-"))
     return slug or fallback_key(key)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -224,6 +226,44 @@ def test_a_build_with_nothing_changed_touches_nothing(tmp_path):
     result = build_site(root, NOW)
     assert (result.markdown_rendered, result.pages_written) == (0, 0)
     assert {p: p.stat().st_mtime_ns for p in site.rglob("*")} == stamps
+
+
+def test_a_scheduled_article_appears_once_its_date_passes_with_no_file_changed(tmp_path):
+    files = corpus(4)
+    files[f"{ARTS}/later.md"] = article("Later", date="2026-07-01", tags=("trust",))
+    root = make_site(tmp_path / "site", files, site_yaml=SITE)
+    build_site(root, NOW)
+    assert not (root / "_site/articles/later").exists()
+    assert build_site(root, NOW).pages_written == 0  # nothing to do, known from stats alone
+    after = BuildOptions(now=datetime.fromisoformat("2026-07-02T00:00:00+00:00"))
+    assert build_site(root, after).pages_written > 0
+    assert (root / "_site/articles/later/index.html").is_file()
+    # and back: a build dated before an article it published leaves that article out again
+    result = build_site(root, NOW)
+    assert result.pages_written > 0 and not (root / "_site/articles/later").exists()
+    assert snapshot(root / "_site", skip=()) == clean_copy(root, tmp_path)
+
+
+def test_a_build_with_nothing_to_do_imports_no_stage_it_does_not_need(tmp_path):
+    """A no-op is a walk and a stat per file: Markdown, Jinja, search and the renderer unloaded."""
+    root = make_site(tmp_path / "site", corpus(4), site_yaml=SITE)
+    build_site(root, NOW)
+    probe = (
+        "import sys\n"
+        "from datetime import datetime\n"
+        "from haven.model import BuildOptions\n"
+        "from pathlib import Path\n"
+        "from haven.pipeline import build_site\n"
+        f"now = datetime.fromisoformat({NOW.now.isoformat()!r})\n"
+        f"result = build_site(Path({str(root)!r}), BuildOptions(now=now))\n"
+        "assert result.pages_written == 0, result\n"
+        "heavy = ('markdown', 'jinja2', 'pygments', 'pagefind', 'haven.markup', 'haven.search',"
+        " 'haven.render', 'haven.site.templates', 'haven.bodies')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
 
 
 def test_a_body_edit_renders_only_that_article(tmp_path):

@@ -96,7 +96,7 @@ def site(tmp_path: Path, files: dict[str, str] | None = None, yaml: str = SEARCH
 
 def records_of(root: Path, now: datetime = NOW, *, drafts: bool = False):
     """The search records of the site in `root`, as the pipeline makes them."""
-    from haven.pipeline import render_all
+    from haven.bodies import render_all
     from haven.sources.discover import load_content
 
     config = load_config(root)

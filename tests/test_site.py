@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from haven.bodies import render_all
 from haven.check import collect_problems
 from haven.config import load_config
 from haven.model import ERROR, WARNING, BuildOptions
-from haven.pipeline import build_site, render_all
+from haven.pipeline import build_site
 from haven.sources.discover import load_content
 from haven.taxonomy import build_taxonomy
 

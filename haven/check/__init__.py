@@ -284,7 +284,7 @@ def reading_scores(
         scores = {}
     todo = [d for d in articles if not _valid_score(scores.get(keys[d.path]))]
     if todo:
-        from ..pipeline import render_all
+        from ..bodies import render_all
 
         rendered, _ = render_all(root, todo)
         todo = [d for d in todo if d.path in rendered]  # a body that fails is the build's error

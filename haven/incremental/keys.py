@@ -15,6 +15,7 @@ part of Haven's, so any change to the code that makes a value changes the keys o
 | `shared_key` | `code()`, every file of templates/, site.yaml, the bibliography, preview or not | part of every page key |
 | page key (haven/site/plan.py, `PageSpec.key`) | `shared_key` with the site context, the page's path and builder, and its inputs | a page kept from the last build |
 | `inputs_key` | `shared_key`, the output folder, build options, files of static/, every source's digest, what is published and scheduled | a build that does nothing |
+| `stat_key` | `shared_key`, the output folder, build options, the stat (size, times, inode) of every source and static file, the walks' problems; valid while no article's date is crossed | a build that does nothing, known before a source is parsed |
 | search records key (haven/search.py, `records_key`) | the records' fields, the support lines, crisis terms, search code and Pagefind's version | the search index |
 """
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 from collections.abc import Iterable, Sequence
 from importlib import metadata
 from pathlib import Path
@@ -120,3 +122,31 @@ def inputs_key(
         "scheduled",
         "\0".join(d.path for d in scheduled),
     )
+
+
+def stat_key(
+    shared: str,
+    out: Path,
+    options: BuildOptions,
+    sources: Sequence,
+    static: Sequence,
+    problems: Sequence,
+) -> str:
+    """`inputs_key` known from file stats alone, so a build with nothing to do parses nothing.
+
+    A file rewritten with the same bytes changes this key but not `inputs_key`: that build then
+    finds nothing to do the longer way. What moves with the clock is the caller's to bound (the
+    dates of articles on either side of the build's time).
+    """
+    parts: list[object] = [shared, out, options.drafts, options.future, options.strict]
+    for src in sources:
+        try:
+            st = os.stat(src.file)
+            parts.append(
+                f"{src.path}\0{src.kind}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_ino}"
+            )
+        except OSError as exc:
+            parts.append(f"{src.path}\0{exc.errno}")
+    parts += (f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}" for rel, _path, st in static)
+    parts += (repr(d) for d in problems)
+    return digest(*parts)

@@ -31,7 +31,11 @@ class Source:
 
 
 def load_content(
-    root: Path, settings, cache: dict | None = None, stats: dict | None = None
+    root: Path,
+    settings,
+    cache: dict | None = None,
+    stats: dict | None = None,
+    found: tuple[list[Source], list[Diagnostic]] | None = None,
 ) -> tuple[list[Document], list[Diagnostic]]:
     """Every source under `root/content` as a Document, plus every problem found on the way.
 
@@ -39,6 +43,7 @@ def load_content(
     validation depends on to its result, so an unchanged file is not parsed again.
     `stats` (optional, filled in place; the dev server keeps one) lets a file whose size, times
     and inode are what they were at the last read be taken from `cache` without reading it.
+    `found` is what `discover(root)` returned, when the caller has walked the folder already.
     """
     root = Path(root)
     tz = getattr(settings, "timezone", None) or ZoneInfo("UTC")
@@ -46,7 +51,8 @@ def load_content(
     notes = getattr(settings, "content_notes", None) or {}
     vocabulary = frozenset(notes.keys() if hasattr(notes, "keys") else notes)
 
-    sources, diags = discover(root)
+    sources, diags = found if found is not None else discover(root)
+    diags = list(diags)
     docs: list[Document] = []
     salt = f"{tz}\0{limit}\0{sorted(vocabulary)}"
     for src in sources:
