@@ -143,8 +143,10 @@ def read_state(store: Store, out: Path) -> dict:
     """The build state of the output folder `out`; {} when there is none to trust.
 
     Shared between callers: do not modify it. `trusted` is False when the marker is not the one
-    the state was written with (the folder was copied or restored): only the files whose bytes
-    still have the recorded digest are kept, and the writer then stages a whole new folder.
+    the state was written with (the folder was copied or restored) and the folder is not exactly
+    what the state says: only the files whose bytes still have the recorded digest are kept, and
+    the writer then stages a whole new folder. A folder restored whole (a CI cache) holds every
+    recorded file with its recorded bytes and nothing else: it is trusted again.
     """
     out = Path(out).resolve()
     if (out / WRITING).exists():
@@ -167,7 +169,8 @@ def read_state(store: Store, out: Path) -> dict:
 
 
 def _verified(out: Path, state: dict) -> dict:
-    """The state with only the files whose bytes are what it says."""
+    """The state with only the files whose bytes are what it says; trusted when that is all of
+    them and the folder holds no other file."""
     digests = {}
     for rel, digest in state["digests"].items():
         try:
@@ -177,7 +180,24 @@ def _verified(out: Path, state: dict) -> dict:
             continue
     prints = state.get("fingerprints")
     prints = {k: v for k, v in prints.items() if k in digests} if isinstance(prints, dict) else {}
-    return dict(state, digests=digests, fingerprints=prints)
+    intact = len(digests) == len(state["digests"]) and _files(out) == {*digests, MARKER}
+    return dict(state, digests=digests, fingerprints=prints, trusted=intact)
+
+
+def _files(out: Path) -> set[str]:
+    """Every file below `out`, as a relative POSIX path (links and special files included)."""
+    found = set()
+    base = len(str(out)) + 1
+    for dirpath, _dirs, files in os.walk(out):
+        found.update(f"{dirpath}/{name}"[base:] for name in files)
+    return found
+
+
+def _adopt(store: Store, out: Path, old: dict, manifest: dict, digests: dict) -> None:
+    """A folder left as it was, but trusted only after its files were read (restored from a
+    cache): record its marker, so the next build trusts it without reading them again."""
+    if old.get("marker") != list(marker_signature(out)):
+        _save_state(store, out, dict(manifest, digests=digests))
 
 
 def _save_state(store: Store, out: Path, manifest: dict) -> None:
@@ -468,6 +488,7 @@ def _write_staged(outputs, out, old, manifest, store, keep_files, before_swap) -
         ):
             # Byte for byte what is there already: leave the folder alone.
             shutil.rmtree(staging, ignore_errors=True)
+            _adopt(store, out, old, manifest, digests)
             return WriteStats(0, unchanged)
         if legacy:
             notes.append(
@@ -527,6 +548,7 @@ def _write_in_place(
     gone = sorted(set(old_digests) - set(digests))
     manifest = dict(manifest, digests=digests)
     if not todo and not gone and all(old.get(k) == v for k, v in manifest.items()):
+        _adopt(store, out, old, manifest, digests)
         return WriteStats(0, len(items))
     base = str(out)
     targets = [(item, safe_join(base, item.path)) for item in todo]

@@ -205,6 +205,33 @@ def test_a_copied_folder_is_checked_against_the_state_not_trusted(site, tmp_path
     assert b"First paragraph" in page.read_bytes()
 
 
+def restore(site_dir: Path) -> None:
+    """As a CI cache restores a folder: the same files and times, new inodes."""
+    copy = site_dir.with_name("copy")
+    shutil.copytree(site_dir, copy)
+    shutil.rmtree(site_dir)
+    copy.rename(site_dir)
+
+
+def test_a_folder_restored_whole_is_trusted_again_and_left_as_it_is(site):
+    site_dir = site / "_site"
+    restore(site_dir)
+    files = {p: p.stat().st_ino for p in site_dir.rglob("*") if p.is_file()}
+    assert build_site(site, NOW).pages_written == 0
+    # Not staged afresh: every file is the one restored (a staged folder would hold new links).
+    assert {p: p.stat().st_ino for p in site_dir.rglob("*") if p.is_file()} == files
+    assert read_state(Store.for_project(site), site_dir)["trusted"]
+
+
+def test_a_restored_folder_holding_a_file_of_its_own_is_written_afresh(site):
+    site_dir = site / "_site"
+    restore(site_dir)
+    (site_dir / "stray.html").write_text("not built by Haven")
+    build_site(site, NOW)
+    assert not (site_dir / "stray.html").exists()
+    assert (site_dir / "articles/a/index.html").is_file()
+
+
 def test_check_warns_when_the_site_is_older_than_its_sources(site, capsys):
     assert not [p for p in collect_problems(site, now=NOW.now) if p.kind == "stale-site"]
     # As if the last build of _site/ were ten seconds older (file times may be whole seconds).
