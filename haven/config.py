@@ -18,7 +18,7 @@ import yaml
 
 from .errors import ConfigError
 from .model import ERROR, WARNING, Diagnostic
-from .sources.frontmatter import date_problem, load_values, mapping_values_hint
+from .yamlsafe import date_problem, load_values, mapping_values_hint
 
 CONFIG_FILE = "site.yaml"
 

@@ -30,7 +30,7 @@ from ..config import load_config
 from ..errors import UsageError
 from ..incremental.store import Store
 from ..model import INFO, WARNING, Document, Problem
-from ..render import process_pool
+from ..pool import process_pool
 from ..scaffold import PLACEHOLDER, placeholder_problems
 from ..sources.discover import load_content
 from ..writer import MARKER, built_name, read_state
