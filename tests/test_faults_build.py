@@ -158,8 +158,8 @@ def test_the_published_folder_holds_no_build_state(tmp_path):
     for private in (b"secret-draft", b"announced-later", b"content/articles", b"fingerprints"):
         assert private not in published
     state = read_state(Store.for_project(root), site)
-    assert state["pages"]["articles/a/index.html"]["source"] == "content/articles/a.md"
-    assert sorted(state["unpublished"]) == ["/articles/announced-later/", "/articles/secret-draft/"]
+    assert state.pages["articles/a/index.html"].source == "content/articles/a.md"
+    assert sorted(state.unpublished) == ["/articles/announced-later/", "/articles/secret-draft/"]
 
 
 def test_the_build_state_is_kept_per_output_folder(site, tmp_path):

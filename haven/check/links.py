@@ -2,10 +2,9 @@
 
 Every HTML page of the output folder is parsed exactly once (selectolax/lexbor) to collect its ids
 and the URLs it refers to; the URLs are then resolved against the set of files on disk, so
-internal checks never touch the network. The build's manifest (the folder's build state, which
-`check` reads from `.cache/haven/` and passes in) maps each page back to the Markdown source and
-line an editor must fix. Findings are `Problem`s; only haven/cli.py turns them into output and
-exit codes.
+internal checks never touch the network. The build's manifest (`haven/manifest.py`, which `check`
+reads from `.cache/haven/` and passes in) maps each page back to the Markdown source and line an
+editor must fix. Findings are `Problem`s; only haven/cli.py turns them into output and exit codes.
 """
 
 from __future__ import annotations
@@ -28,6 +27,8 @@ from selectolax.lexbor import LexborHTMLParser
 from ..config import DEFAULT_SEVERITY as DEFAULT_SEVERITY  # the kinds, named from here too
 from ..config import IGNORE, LinkcheckSettings
 from ..errors import UsageError
+from ..manifest import Manifest as Recorded
+from ..manifest import PageRecord
 from ..model import ERROR, WARNING, Problem
 from .external import UrlCheck, check_urls, normalise_url, split_fragment
 
@@ -68,17 +69,12 @@ _TEL_VISUAL = re.compile(r"[\-.()\s]|%20")
 
 
 @dataclass(frozen=True)
-class PageSource:
-    """A manifest entry: the source file of an output page and its links as written."""
+class LinkManifest:
+    """What the link checker reads of the build's manifest: where pages come from, what is not
+    published, the base path (normalised as the checker compares them)."""
 
-    source: str
-    links: tuple[tuple[str, int], ...] = ()
-
-
-@dataclass(frozen=True)
-class Manifest:
     base_path: str = "/"
-    pages: Mapping[str, PageSource] = field(default_factory=dict)
+    pages: Mapping[str, PageRecord] = field(default_factory=dict)
     unpublished: frozenset[str] = frozenset()
 
 
@@ -109,12 +105,12 @@ def check_site(
     site_url: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     scan: Callable[[str], PageScan] | None = None,
-    manifest: Mapping[str, Any] | None = None,
+    manifest: Recorded | None = None,
 ) -> list[Problem]:
     """Check the built site in `out_dir`; problems sorted by source, line, page.
 
-    `manifest` is the build's record of the folder (`base_path`, `pages`, `unpublished`); without
-    it problems name output pages only. `base_path` overrides the manifest's; `site_url`
+    `manifest` is the build's record of the folder (`haven.manifest.read_manifest`); without it,
+    the record an earlier Haven left in the folder is read, else problems name output pages only. `base_path` overrides the manifest's; `site_url`
     (site.yaml `base_url`) makes absolute links to the site itself (canonical, Open Graph,
     sitemap) internal. External URLs are checked only when `external` is true, caching good
     results in `cache_dir`. `scan(page)` gives the `PageScan` of an HTML page (default: read and
@@ -129,7 +125,7 @@ def check_site(
         )
     manifest, problems = read_manifest(out_dir, manifest)
     site = _Site(out_dir, base_path or (manifest.base_path if manifest else "/"), site_url)
-    checker = _Checker(site, manifest or Manifest(base_path=site.base_path), settings, scan)
+    checker = _Checker(site, manifest or LinkManifest(base_path=site.base_path), settings, scan)
     problems = [_with_level(p, settings) for p in problems]
     problems += checker.run()
     if external and checker.external:
@@ -138,29 +134,32 @@ def check_site(
 
 
 def read_manifest(
-    out_dir: Path, raw: Mapping[str, Any] | None = None
-) -> tuple[Manifest | None, list[Problem]]:
-    """The manifest from `raw` (the build state), else from a folder built by an earlier Haven;
-    or None and a problem saying why it could not be used."""
-    if raw is None:
-        path = Path(out_dir) / MANIFEST
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return None, [
-                Problem(
-                    WARNING,
-                    "no-manifest",
-                    "",
-                    "",
-                    "no record of how this folder was built (in .cache/haven/: the folder was "
-                    "not built here, or the cache was deleted): problems name output pages, not "
-                    "source files, and review dates, reading levels and placeholders are not "
-                    "checked; build again, then check",
-                )
-            ]
-        except (OSError, ValueError) as exc:
-            return None, [_bad_manifest(f"cannot read it: {exc}")]
+    out_dir: Path, recorded: Recorded | None = None
+) -> tuple[LinkManifest | None, list[Problem]]:
+    """The link checker's view of `recorded` (the build's manifest), else of the record a folder
+    built by an earlier Haven holds; or None and a problem saying why there is none to use."""
+    if recorded is not None:
+        pages = {_nfc(page): entry for page, entry in recorded.pages.items()}
+        unpublished = frozenset(_nfc(u.rstrip("/") + "/") for u in recorded.unpublished)
+        return LinkManifest(_norm_base(recorded.base_path), pages, unpublished), []
+    path = Path(out_dir) / MANIFEST
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None, [
+            Problem(
+                WARNING,
+                "no-manifest",
+                "",
+                "",
+                "no record of how this folder was built (in .cache/haven/: the folder was "
+                "not built here, or the cache was deleted): problems name output pages, not "
+                "source files, and review dates, start-here paths, reading levels and "
+                "placeholders are not checked; build again, then check",
+            )
+        ]
+    except (OSError, ValueError) as exc:
+        return None, [_bad_manifest(f"cannot read it: {exc}")]
     if not isinstance(raw, dict):
         return None, [_bad_manifest("expected a JSON object")]
     problems: list[Problem] = []
@@ -170,7 +169,7 @@ def read_manifest(
             _bad_manifest(f"'base_path' must be a path starting with '/', got {base!r}")
         )
         base = "/"
-    pages: dict[str, PageSource] = {}
+    pages: dict[str, PageRecord] = {}
     raw_pages = raw.get("pages", {})
     if not isinstance(raw_pages, dict):
         problems.append(_bad_manifest("'pages' must be an object"))
@@ -191,14 +190,14 @@ def read_manifest(
                 links.append((item[0], item[1]))
             else:
                 bad += 1
-        pages[_nfc(page)] = PageSource(entry["source"], tuple(links))
+        pages[_nfc(page)] = PageRecord(entry["source"], tuple(links))
     if bad:
         problems.append(_bad_manifest(f"{bad} malformed entries in 'pages' were ignored"))
     unpublished = raw.get("unpublished", [])
     if not isinstance(unpublished, list) or not all(isinstance(u, str) for u in unpublished):
         problems.append(_bad_manifest("'unpublished' must be a list of URLs"))
         unpublished = []
-    manifest = Manifest(
+    manifest = LinkManifest(
         _norm_base(base), pages, frozenset(_nfc(u.rstrip("/") + "/") for u in unpublished)
     )
     return manifest, problems
@@ -291,7 +290,7 @@ class _Checker:
     def __init__(
         self,
         site: _Site,
-        manifest: Manifest,
+        manifest: LinkManifest,
         settings: LinkcheckSettings,
         scan: Callable[[str], PageScan] | None = None,
     ):
