@@ -21,7 +21,7 @@ from .incremental.keys import body_key
 from .incremental.store import Brief, Store
 from .links import rewrite_links
 from .model import WARNING, Diagnostic, Document, Rendered
-from .render import process_pool, start_method
+from .pool import process_pool, start_method
 from .site.templates import TemplateProblem
 
 POOL_THRESHOLD = 64

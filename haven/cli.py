@@ -124,7 +124,7 @@ def _plural(n: int, word: str) -> str:
 
 
 def _parse_now(value: str | None, root: Path) -> datetime | None:
-    from .sources.frontmatter import EARLIEST_YEAR, LATEST_YEAR, date_problem
+    from .yamlsafe import EARLIEST_YEAR, LATEST_YEAR, date_problem
 
     if value:
         problem = date_problem(value)

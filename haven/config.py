@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -16,8 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from .errors import ConfigError
-from .model import ERROR, Diagnostic
-from .sources.frontmatter import date_problem, load_values, mapping_values_hint
+from .model import ERROR, WARNING, Diagnostic
+from .yamlsafe import date_problem, load_values, mapping_values_hint
 
 CONFIG_FILE = "site.yaml"
 
@@ -100,6 +101,78 @@ class ReadabilitySettings:
     flesch_min: float = 50.0
 
 
+IGNORE = "ignore"
+LEVELS = (ERROR, WARNING, IGNORE)
+
+# Every kind of problem `check`'s link checker reports and its default severity;
+# `linkcheck.severity` in site.yaml overrides.
+DEFAULT_SEVERITY: Mapping[str, str] = MappingProxyType(
+    {
+        "broken-link": ERROR,  # <a href>, <meta refresh>, canonical, sitemap: no such page
+        "missing-asset": ERROR,  # src, srcset, poster, <link href>, CSS url(): no such file
+        "missing-fragment": ERROR,  # the page exists but has no such id
+        "unpublished-link": ERROR,  # a link to a draft or a future article
+        "empty-link": ERROR,  # href="" or src=""
+        "unsafe-url": ERROR,  # javascript:, data: in href, or any scheme not allowed
+        "bad-mailto": ERROR,
+        "bad-tel": ERROR,
+        "missing-alt": ERROR,  # <img> without an alt attribute (alt="" is fine: decorative)
+        "orphan": WARNING,  # a page no other page links to
+        "no-manifest": WARNING,  # problems can name output pages only
+        "bad-manifest": ERROR,
+        "external-broken": ERROR,  # 404, 410, 5xx and other refusals
+        "external-redirect": WARNING,  # a permanent redirect: the message names the new URL
+        "external-redirect-loop": ERROR,
+        "external-timeout": WARNING,
+        "external-rate-limited": WARNING,
+        "external-denied": WARNING,  # 401/403: the host refuses robots; a reader may get in
+        "external-unreachable": ERROR,  # DNS, refused connection, bad TLS certificate
+        "external-fragment": WARNING,  # the page exists but the #fragment was not found
+        "external-unchecked": WARNING,  # the time budget ran out before this URL
+        "external-private": WARNING,  # a loopback or private address: not fetched unless allowed
+    }
+)
+
+
+@dataclass(frozen=True)
+class ExternalSettings:
+    """The `linkcheck.external` settings of site.yaml."""
+
+    per_host: int = 2  # concurrent requests per host
+    timeout: float = 10.0  # seconds to wait for each read
+    connect_timeout: float = 5.0
+    retries: int = 2  # extra attempts on 429/503 and dropped connections
+    max_redirects: int = 10
+    cache_ttl_hours: float = 24.0  # 0 disables the cache
+    accept: tuple[int, ...] = (200, 204)
+    exclude: tuple[str, ...] = ()  # regexes searched in the URL
+    budget_seconds: float = 300.0  # for the whole run; URLs not started by then are "unchecked"
+    # Loopback, private and link-local addresses (a router's admin page, a cloud metadata
+    # service, the editor's own machine) are not fetched unless this is set.
+    allow_private: bool = False
+    # Not in site.yaml: knobs for tests and for very large sites.
+    max_workers: int = 16
+    backoff: float = 1.0  # first retry delay when there is no Retry-After; doubles each time
+    max_retry_after: float = 60.0  # a longer Retry-After is not waited for
+
+
+@dataclass(frozen=True)
+class LinkcheckSettings:
+    """The `linkcheck:` mapping of site.yaml, validated."""
+
+    severity: Mapping[str, str] = field(default_factory=lambda: DEFAULT_SEVERITY)
+    external: ExternalSettings = field(default_factory=ExternalSettings)
+
+    def level(self, kind: str) -> str:
+        """'error', 'warning' or 'ignore' for a kind of problem."""
+        return self.severity.get(kind, ERROR)
+
+    @classmethod
+    def from_mapping(cls, data: Any) -> tuple[LinkcheckSettings, list[str]]:
+        """Settings from the `linkcheck:` mapping, and every error naming its key."""
+        return _linkcheck_settings(data)
+
+
 # Words and phrases that, in a search, show the support panel above the results (see
 # haven/search.py). Each is matched as whole words, case and hyphens ignored.
 DEFAULT_CRISIS_TERMS = (
@@ -158,7 +231,7 @@ class SiteConfig:
     regions: Mapping[str, str] = field(default_factory=dict)  # code -> name ('GB': 'UK')
     review: ReviewSettings = field(default_factory=ReviewSettings)
     readability: ReadabilitySettings = field(default_factory=ReadabilitySettings)
-    linkcheck: Mapping[str, Any] = field(default_factory=dict)
+    linkcheck: LinkcheckSettings = field(default_factory=LinkcheckSettings)
     keep_files: tuple[str, ...] = ()
 
     @property
@@ -385,7 +458,7 @@ OPTIONS: dict[str, tuple[Callable[[Any], Any], Any, str]] = {
         "Review intervals: interval_years, soon_days, support_max_age_days.",
     ),
     "readability": (None, ReadabilitySettings(), "Reading-level thresholds: smog_max, flesch_min."),
-    "linkcheck": (None, {}, "Link checker settings (see README)."),
+    "linkcheck": (None, LinkcheckSettings(), "Link checker settings (see README)."),
     "keep_files": (_list_of(_relative_file), (), "Files in the output folder kept across builds."),
 }
 
@@ -827,18 +900,139 @@ def _regions(r: _Reader, raw: Any) -> dict[str, str]:
     return {str(k): r.value(f"regions.{k}", _nonempty, v, str(k)) for k, v in raw.items()}
 
 
-def _linkcheck(r: _Reader, raw: Any) -> dict:
-    # The link checker declares its own settings; reading them here makes a mistake stop the
-    # build, not only `check`.
-    from .check.links import LinkcheckSettings
-
+def _linkcheck(r: _Reader, raw: Any) -> LinkcheckSettings:
+    # Read with the other sections, so that a mistake stops the build, not only `check`.
     if not isinstance(raw, dict):
         r.error("linkcheck", f"expected a mapping, got {_kind(raw)}")
-        return {}
-    for problem in LinkcheckSettings.from_mapping(raw)[1]:
+        return LinkcheckSettings()
+    settings, problems = LinkcheckSettings.from_mapping(raw)
+    for problem in problems:
         key, _, message = problem.partition(": ")
         r.error(key, message)
-    return raw
+    return settings
+
+
+_EXTERNAL_KEYS = {
+    "per_host": ("int", 1),
+    "timeout": ("number", 0),
+    "connect_timeout": ("number", 0),
+    "retries": ("int", 0),
+    "max_redirects": ("int", 0),
+    "cache_ttl_hours": ("number", None),
+    "accept": ("statuses", None),
+    "exclude": ("regexes", None),
+    "budget_seconds": ("number", 0),
+    "allow_private": ("bool", None),
+}
+
+
+def _linkcheck_settings(data: Any) -> tuple[LinkcheckSettings, list[str]]:
+    errors: list[str] = []
+    if data is None:
+        return LinkcheckSettings(), errors
+    if not isinstance(data, Mapping):
+        return LinkcheckSettings(), [f"linkcheck: expected a mapping, got {_show(data)}"]
+    severity = dict(DEFAULT_SEVERITY)
+    for key in data:
+        if key not in ("severity", "orphans", "external"):
+            errors.append(f"linkcheck.{key}: unknown key (expected severity, orphans or external)")
+    if "orphans" in data:
+        level = data["orphans"]
+        if level not in LEVELS:
+            errors.append(
+                f"linkcheck.orphans: expected one of error, warning, ignore, got {_show(level)}"
+            )
+        else:
+            severity["orphan"] = level
+    raw_sev = data.get("severity")
+    if raw_sev is not None and not isinstance(raw_sev, Mapping):
+        errors.append(
+            f"linkcheck.severity: expected a mapping of kind: level, got {_show(raw_sev)}"
+        )
+    elif raw_sev:
+        for kind, level in raw_sev.items():
+            if kind not in DEFAULT_SEVERITY:
+                errors.append(
+                    f"linkcheck.severity.{kind}: unknown kind of problem "
+                    f"(known: {', '.join(sorted(DEFAULT_SEVERITY))})"
+                )
+            elif level not in LEVELS:
+                errors.append(
+                    f"linkcheck.severity.{kind}: expected one of error, warning, ignore, got {_show(level)}"
+                )
+            elif kind == "orphan" and "orphans" in data and data["orphans"] != level:
+                errors.append(
+                    f"linkcheck.severity.orphan: conflicts with linkcheck.orphans ({data['orphans']!r})"
+                )
+            else:
+                severity[kind] = level
+    external = ExternalSettings()
+    raw_ext = data.get("external")
+    if raw_ext is not None and not isinstance(raw_ext, Mapping):
+        errors.append(f"linkcheck.external: expected a mapping, got {_show(raw_ext)}")
+    elif raw_ext:
+        values: dict[str, Any] = {}
+        for key, value in raw_ext.items():
+            name = f"linkcheck.external.{key}"
+            spec = _EXTERNAL_KEYS.get(key)
+            if spec is None:
+                errors.append(f"{name}: unknown key (expected one of: {', '.join(_EXTERNAL_KEYS)})")
+                continue
+            kind, minimum = spec
+            checked, error = _check_external(name, kind, minimum, value)
+            if error:
+                errors.append(error)
+            else:
+                values[key] = checked
+        external = replace(external, **values)
+    return LinkcheckSettings(MappingProxyType(severity), external), errors
+
+
+def _check_external(name: str, kind: str, minimum: Any, value: Any) -> tuple[Any, str | None]:
+    is_int = isinstance(value, int) and not isinstance(value, bool)
+    if kind == "bool":
+        if not isinstance(value, bool):
+            return None, f"{name}: expected true or false, got {_show(value)}"
+        return value, None
+    if kind == "int":
+        if not is_int or value < minimum:
+            return None, f"{name}: expected a whole number >= {minimum}, got {_show(value)}"
+        return value, None
+    if kind == "number":
+        ok = (is_int or isinstance(value, float)) and value == value
+        if not ok or (minimum is None and value < 0) or (minimum is not None and value <= minimum):
+            bound = ">= 0" if minimum is None else f"> {minimum}"
+            return (
+                None,
+                f"{name}: expected a number of {'hours' if 'hours' in name else 'seconds'} {bound}, got {_show(value)}",
+            )
+        return float(value), None
+    if kind == "statuses":
+        if not isinstance(value, list) or not value:
+            return None, f"{name}: expected a list of HTTP status codes, got {_show(value)}"
+        bad = [
+            v
+            for v in value
+            if not (isinstance(v, int) and not isinstance(v, bool) and 100 <= v <= 599)
+        ]
+        if bad:
+            return None, f"{name}: expected HTTP status codes (100-599), got {_show(bad[0])}"
+        return tuple(value), None
+    # regexes
+    if not isinstance(value, list):
+        return None, f"{name}: expected a list of regular expressions, got {_show(value)}"
+    for item in value:
+        if not isinstance(item, str):
+            return None, f"{name}: expected a regular expression (a string), got {_show(item)}"
+        try:
+            re.compile(item)
+        except re.error as exc:
+            return None, f"{name}: {item!r} is not a valid regular expression ({exc})"
+    return tuple(value), None
+
+
+def _show(value: Any) -> str:
+    return "nothing" if value is None else repr(value)
 
 
 _SECTIONS: dict[str, Callable[[_Reader, Any], Any]] = {

@@ -32,7 +32,7 @@ from .static import scan_static
 from .writer import WRITING, built_name, marker_signature, read_state
 
 if TYPE_CHECKING:
-    from .bodies import Bodies
+    from .manifest import Manifest
     from .site import plan
 
 __all__ = ["State", "build_site"]
@@ -89,6 +89,7 @@ def _build(root: Path, options: BuildOptions, reporter, state: State) -> BuildRe
     from . import markup, search, urls
     from .bodies import render_bodies
     from .links import broken_links
+    from .manifest import record_build
     from .render import TemplateErrors, render_pages
     from .site import contexts, plan
     from .site.paths import resolve_paths
@@ -134,7 +135,7 @@ def _build(root: Path, options: BuildOptions, reporter, state: State) -> BuildRe
     reporter.stage("planning")
     env, template_diags = make_environment(root, config)
     diags += template_diags
-    previous = {} if clean else (read_state(store, out) if out.is_dir() else {})
+    previous = None if clean or not out.is_dir() else read_state(store, out)
     content = plan.SiteContent(
         config, articles, pages, {p: b.words for p, b in bodies.briefs.items()},
         bodies.html_keys, taxonomy, related, near, paths, _banners(published, options, now),
@@ -165,17 +166,19 @@ def _build(root: Path, options: BuildOptions, reporter, state: State) -> BuildRe
         outputs += search_step.outputs
         diags += search_step.warnings
     reporter.stage("writing")
-    manifest = {
-        "base_path": config.base_path,
-        "pages": _page_sources(specs, bodies),
-        "unpublished": sorted(u for u, _ in unpublished.values()),
-        "fingerprints": fingerprints,
-        "generator": f"haven {__version__}",
-        "search": search_step.key if search_step else False,
-    }
+    # What the next build and `check` know of the folder (haven/manifest.py); `check` reports a
+    # start-here entry naming no published article as it always has, draft or not.
+    manifest = record_build(
+        config, published, pages=_source_pages(specs),
+        url_of=lambda d: targets[unicodedata.normalize("NFC", d.rel)], briefs=bodies.briefs,
+        text_keys=bodies.keys, unpublished=[u for u, _ in unpublished.values()],
+        findings=resolve_paths(config, articles)[1] if path_diags else (),
+        fingerprints=fingerprints, search=search_step.key if search_step else None,
+        previous=previous,
+    )  # fmt: skip
     # A few pages to replace: write them into the folder itself, without copying the site.
     changed = len(todo) + (search_step.written if search_step else 0)
-    in_place = bool(previous) and changed <= max(64, len(outputs) // 8)
+    in_place = previous is not None and changed <= max(64, len(outputs) // 8)
     try:
         written = write_site(
             render_pages(outputs, todo, specs, site), out, root=root, manifest=manifest,
@@ -261,28 +264,25 @@ def _banners(docs: list[Document], options: BuildOptions, now: datetime) -> dict
     }
 
 
-def _page_sources(specs: list[plan.PageSpec], bodies: Bodies) -> dict[str, dict]:
-    """Each page made from a source: that source and its links with their lines (for check)."""
+def _source_pages(specs: list[plan.PageSpec]) -> dict[str, str]:
+    """Each source that makes a page of its own -> that page's output path (for check)."""
     from .site import contexts
 
     found = {}
     for spec in specs:
         body = getattr(spec.inputs, "body", None)
         if isinstance(body, contexts.Body):
-            links = [[link.href, link.line] for link in bodies.briefs[body.path].links]
-            found[spec.path] = {"source": body.path, "links": links}
+            found[body.path] = spec.path
     return found
 
 
-def _previous_pages(state: dict) -> dict[str, tuple[str, str]]:
+def _previous_pages(state: Manifest | None) -> dict[str, tuple[str, str]]:
     """What the previous build wrote: page path -> (its key, the digest of its bytes)."""
-    prints, digests = state.get("fingerprints"), state.get("digests")
-    if state.get("generator") != f"haven {__version__}" or not isinstance(prints, dict):
+    if state is None or state.generator != f"haven {__version__}":
         return {}
+    digests = state.digests
     return {
-        path: (key, digests[path])
-        for path, key in prints.items()
-        if path in digests and isinstance(key, str) and isinstance(digests[path], str)
+        path: (key, digests[path]) for path, key in state.fingerprints.items() if path in digests
     }
 
 

@@ -244,7 +244,17 @@ def _shown(path: Path, root: Path) -> str:
 
 def placeholder_problems(text: str) -> list[int]:
     """1-based numbers of the lines that still contain a `TODO` placeholder."""
+    return [line for line, _column in placeholders(text)]
+
+
+def placeholders(text: str) -> list[tuple[int, int]]:
+    """(line, column), both 1-based, of the first `TODO` placeholder on each line that has one."""
     # Split on LF only (after CRLF/CR): str.splitlines also breaks at form feeds and U+2028,
     # which would put the numbers out of step with an editor's.
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    return [n for n, line in enumerate(lines, start=1) if PLACEHOLDER.search(line)]
+    found = []
+    for n, line in enumerate(lines, start=1):
+        match = PLACEHOLDER.search(line)
+        if match:
+            found.append((n, match.start() + 1))
+    return found

@@ -9,10 +9,10 @@ has been rendered without error: copying 5,000 links to change 30 files is most 
 such a build.
 
 The output holds only the site and `.haven`, a marker with one fixed line that proves the folder
-is Haven's. What the build knows about the folder (each page's source and links, unpublished URLs,
-fingerprints, digests) is its *build state*, kept in the cache (`state` row `site:<folder>` of
-`.cache/haven/store.sqlite`) with the marker's stat signature; a folder whose marker does not
-match (copied, restored, changed) has its files checked against the state's digests first.
+is Haven's. What the build knows about the folder is its manifest (`haven/manifest.py`), which the
+writer keeps in the cache once the folder is written, with the marker's stat signature; a folder
+whose marker does not match (copied, restored, changed) has its files checked against the
+manifest's digests first.
 """
 
 from __future__ import annotations
@@ -25,17 +25,19 @@ import shutil
 import signal
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from types import MappingProxyType
 
 from .errors import BuildError, UsageError
 from .incremental.store import Store
+from .manifest import MARKER, WRITING, Manifest, read_manifest, state_name, write_manifest
+from .manifest import built_name as built_name  # the pipeline's and the tests' name for it
+from .manifest import marker_signature as marker_signature
 from .model import ERROR, WARNING, Diagnostic, Output
 
-MARKER = ".haven"
 MARKER_TEXT = "Built by Haven: its next build may replace everything in this folder.\n"
 LEGACY_MARKER = ".haven-build.json"  # before the build state moved to the cache
-WRITING = ".haven-writing"  # present while files are replaced in place
 STAGING_MARK = ".haven-staging"
 
 
@@ -120,68 +122,49 @@ def _digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-def marker_signature(out: Path) -> tuple:
-    """Device, inode, size and times of the marker: every write of the folder replaces it."""
-    try:
-        st = os.stat(out / MARKER)
-    except OSError:
-        return ()
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+def read_state(store: Store, out: Path) -> Manifest | None:
+    """The manifest of the output folder `out` for the next write; None when there is none to use.
 
-
-def state_name(out: Path) -> str:
-    """The name of a folder's build state in the store."""
-    return f"site:{Path(out).resolve()}"
-
-
-def built_name(out: Path) -> str:
-    """The name of when a build last wrote the folder or found it up to date (ns since 1970)."""
-    return f"built:{Path(out).resolve()}"
-
-
-def read_state(store: Store, out: Path) -> dict:
-    """The build state of the output folder `out`; {} when there is none to trust.
-
-    Shared between callers: do not modify it. `trusted` is False when the marker is not the one
-    the state was written with (the folder was copied or restored) and the folder is not exactly
-    what the state says: only the files whose bytes still have the recorded digest are kept, and
-    the writer then stages a whole new folder. A folder restored whole (a CI cache) holds every
-    recorded file with its recorded bytes and nothing else: it is trusted again.
+    `trusted` is False when the marker is not the one the manifest was written with (the folder
+    was copied or restored) and the folder is not exactly what the manifest says: only the files
+    whose bytes still have the recorded digest are kept, and the writer then stages a whole new
+    folder. A folder restored whole (a CI cache) holds every recorded file with its recorded
+    bytes and nothing else: it is trusted again. Shared between callers: never modify it.
     """
-    out = Path(out).resolve()
-    if (out / WRITING).exists():
-        return {}  # a write into the folder was interrupted: rebuild every page
-    sig = marker_signature(out)
-    if not sig:
-        return {}
-    # A dev server asks again for every build: decoding the state of 4,000 pages costs.
-    known = store.memo.get(state_name(out))
-    if known is not None and known[0] == sig:
+    manifest = read_manifest(store, out)
+    if manifest is None or manifest.trusted:
+        return manifest
+    name = f"verified:{state_name(out)}"
+    known = store.memo.get(name)
+    if known is not None and known[0] is manifest:
         return known[1]
-    state = store.get_json(state_name(out))
-    if not isinstance(state, dict) or not isinstance(state.get("digests"), dict):
-        return {}
-    state = dict(state, trusted=state.get("marker") == list(sig))
-    if not state["trusted"]:
-        state = _verified(out, state)
-    store.memo[state_name(out)] = (sig, state)
-    return state
+    verified = _verified(Path(out).resolve(), manifest)
+    store.memo[name] = (manifest, verified)
+    return verified
 
 
-def _verified(out: Path, state: dict) -> dict:
-    """The state with only the files whose bytes are what it says; trusted when that is all of
-    them and the folder holds no other file."""
+def _verified(out: Path, manifest: Manifest) -> Manifest:
+    """The manifest with only the files whose bytes are what it says; trusted when that is all
+    of them and the folder holds no other file."""
     digests = {}
-    for rel, digest in state["digests"].items():
+    for rel, digest in manifest.digests.items():
         try:
-            if isinstance(rel, str) and _digest((out / rel).read_bytes()) == digest:
+            if _digest((out / rel).read_bytes()) == digest:
                 digests[rel] = digest
         except (OSError, ValueError):
             continue
-    prints = state.get("fingerprints")
-    prints = {k: v for k, v in prints.items() if k in digests} if isinstance(prints, dict) else {}
-    intact = len(digests) == len(state["digests"]) and _files(out) == {*digests, MARKER}
-    return dict(state, digests=digests, fingerprints=prints, trusted=intact)
+    prints = {k: v for k, v in manifest.fingerprints.items() if k in digests}
+    intact = (
+        len(digests) == len(manifest.digests)
+        and _files(out) == {*digests, MARKER}
+        and _marker_text(out) == MARKER_TEXT
+    )
+    return replace(
+        manifest,
+        digests=MappingProxyType(digests),
+        fingerprints=MappingProxyType(prints),
+        trusted=intact,
+    )
 
 
 def _files(out: Path) -> set[str]:
@@ -193,18 +176,18 @@ def _files(out: Path) -> set[str]:
     return found
 
 
-def _adopt(store: Store, out: Path, old: dict, manifest: dict, digests: dict) -> None:
+def _marker_text(out: Path) -> str | None:
+    try:
+        return (out / MARKER).read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        return None
+
+
+def _adopt(store: Store, out: Path, old: Manifest, manifest: Manifest) -> None:
     """A folder left as it was, but trusted only after its files were read (restored from a
     cache): record its marker, so the next build trusts it without reading them again."""
-    if old.get("marker") != list(marker_signature(out)):
-        _save_state(store, out, dict(manifest, digests=digests))
-
-
-def _save_state(store: Store, out: Path, manifest: dict) -> None:
-    sig = marker_signature(out)
-    state = dict(manifest, marker=list(sig))
-    store.put_json(state_name(out), _encode(state))
-    store.memo[state_name(out)] = (sig, dict(state, trusted=True))
+    if old.marker != marker_signature(out):
+        write_manifest(store, out, manifest)
 
 
 def _process_start(pid: int) -> str | None:
@@ -363,13 +346,14 @@ def write_site(
     out: Path,
     *,
     root: Path,
-    manifest: dict,
+    manifest: Manifest,
     store: Store | None = None,
     keep_files: Sequence[str] = (),
     before_swap: Callable[[Path, list[str]], list[Diagnostic]] | None = None,
     in_place: bool = False,
 ) -> WriteStats:
-    """Write `outputs` as the new content of `out`, and `manifest` as its build state in `store`.
+    """Write `outputs` as the new content of `out`, then `manifest` (with the files' digests) as
+    its record in `store`.
 
     By default the site is written into a staging sibling and swapped in whole; `outputs` may be
     a generator, consumed once, and an exception it raises leaves `out` untouched.
@@ -393,8 +377,8 @@ def write_site(
             lock = _Lock(out)
             with lock:
                 _clean_leftovers(out)
-                old = read_state(store, out) if out.is_dir() else {}
-                if in_place and old.get("trusted") and old.get("digests"):
+                old = read_state(store, out) if out.is_dir() else None
+                if in_place and old is not None and old.trusted and old.digests:
                     stats = _write_in_place(list(outputs), out, old, manifest, store)
                 else:
                     stats = _write_staged(
@@ -438,7 +422,7 @@ def _cannot_write(exc: OSError, out: Path, root: Path) -> BuildError:
 
 
 def _write_staged(outputs, out, old, manifest, store, keep_files, before_swap) -> WriteStats:
-    old_digests: dict[str, str] = old.get("digests", {})
+    old_digests = old.digests if old is not None else {}
     staging = out.with_name(f"{out.name}.tmp-{os.getpid()}")
     if staging.exists():
         shutil.rmtree(staging)
@@ -481,14 +465,15 @@ def _write_staged(outputs, out, old, manifest, store, keep_files, before_swap) -
         legacy = (out / LEGACY_MARKER).exists()
         if (
             not changed
-            and old.get("trusted")
+            and old is not None
+            and old.trusted
             and not legacy
             and set(digests) == set(old_digests)
-            and all(old.get(key) == value for key, value in manifest.items())
+            and replace(manifest, digests=old_digests) == old
         ):
             # Byte for byte what is there already: leave the folder alone.
             shutil.rmtree(staging, ignore_errors=True)
-            _adopt(store, out, old, manifest, digests)
+            _adopt(store, out, old, replace(manifest, digests=old_digests))
             return WriteStats(0, unchanged)
         if legacy:
             notes.append(
@@ -521,7 +506,7 @@ def _write_staged(outputs, out, old, manifest, store, keep_files, before_swap) -
         _write_marker(staging)
         (staging / STAGING_MARK).unlink()
         _swap(staging, out)
-        _save_state(store, out, dict(manifest, digests=digests))
+        write_manifest(store, out, replace(manifest, digests=MappingProxyType(digests)))
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -529,9 +514,9 @@ def _write_staged(outputs, out, old, manifest, store, keep_files, before_swap) -
 
 
 def _write_in_place(
-    items: list[Output], out: Path, old: dict, manifest: dict, store: Store
+    items: list[Output], out: Path, old: Manifest, manifest: Manifest, store: Store
 ) -> WriteStats:
-    old_digests: dict[str, str] = old["digests"]
+    old_digests = old.digests
     digests: dict[str, str] = {}
     todo: list[Output] = []
     for item in items:
@@ -546,9 +531,9 @@ def _write_in_place(
         if old_digests.get(item.path) != digest:
             todo.append(item)
     gone = sorted(set(old_digests) - set(digests))
-    manifest = dict(manifest, digests=digests)
-    if not todo and not gone and all(old.get(k) == v for k, v in manifest.items()):
-        _adopt(store, out, old, manifest, digests)
+    manifest = replace(manifest, digests=MappingProxyType(digests))
+    if not todo and not gone and manifest == old:
+        _adopt(store, out, old, manifest)
         return WriteStats(0, len(items))
     base = str(out)
     targets = [(item, safe_join(base, item.path)) for item in todo]
@@ -573,9 +558,9 @@ def _write_in_place(
                 pass
             _prune_empty_dirs(os.path.dirname(target), base)
         _write_marker(out)
-        # The state names the new marker before the flag goes: a build that finds the flag
+        # The manifest names the new marker before the flag goes: a build that finds the flag
         # trusts neither.
-        _save_state(store, out, manifest)
+        write_manifest(store, out, manifest)
         flag.unlink()
     return WriteStats(len(todo), len(items) - len(todo))
 
@@ -607,26 +592,6 @@ def _prune_empty_dirs(folder: str, base: str) -> None:
         except OSError:
             return
         folder = os.path.dirname(folder)
-
-
-_ENCODED: dict[str, tuple[object, str]] = {}  # manifest key -> (value, its JSON), last written
-
-
-def _encode(manifest: dict) -> str:
-    """json.dumps(manifest, ensure_ascii=False, sort_keys=True), reusing the JSON of each value
-    that equals the one last written: an edit changes two of the manifest's 2 MB."""
-    parts = []
-    for key in sorted(manifest):
-        value = manifest[key]
-        known = _ENCODED.get(key)
-        if known is not None and known[0] == value:
-            text = known[1]
-        else:
-            text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-            # A copy: a caller changing its dict later must not make the next compare lie.
-            _ENCODED[key] = (dict(value) if isinstance(value, dict) else value, text)
-        parts.append(f"{json.dumps(key, ensure_ascii=False)}: {text}")
-    return "{" + ", ".join(parts) + "}"
 
 
 def _write_marker(folder: Path) -> None:

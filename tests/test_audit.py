@@ -10,6 +10,7 @@ from sitekit import meta as make_meta
 from haven.check import collect_problems
 from haven.check.audit import audit_html, review_dates, support_freshness
 from haven.config import load_config
+from haven.manifest import SourceRecord, source_record
 from haven.model import Document
 
 EXIT = "https://www.bbc.co.uk/weather"
@@ -162,9 +163,10 @@ def test_check_fails_strictly_on_an_unsourced_support_line(tmp_path, capsys):
     assert run(root, "check", "--strict") == 1
 
 
-def doc(meta: dict, lines: dict | None = None) -> Document:
+def doc(meta: dict, lines: dict | None = None) -> SourceRecord:
+    """What the build records of an article with this front matter."""
     base = {"title": "T", "date": datetime(2026, 1, 1, tzinfo=UTC), "tags": ["x"]}
-    return Document(
+    document = Document(
         "article",
         "content/articles/t.md",
         "articles/t.md",
@@ -175,6 +177,7 @@ def doc(meta: dict, lines: dict | None = None) -> Document:
         "d",
         lines or {"last_reviewed": 6},
     )
+    return source_record(document, "/articles/t/", "body-key")
 
 
 def test_review_dates_overdue_soon_and_reviewer_is_author(tmp_path):

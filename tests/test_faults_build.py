@@ -158,8 +158,8 @@ def test_the_published_folder_holds_no_build_state(tmp_path):
     for private in (b"secret-draft", b"announced-later", b"content/articles", b"fingerprints"):
         assert private not in published
     state = read_state(Store.for_project(root), site)
-    assert state["pages"]["articles/a/index.html"]["source"] == "content/articles/a.md"
-    assert sorted(state["unpublished"]) == ["/articles/announced-later/", "/articles/secret-draft/"]
+    assert state.pages["articles/a/index.html"].source == "content/articles/a.md"
+    assert sorted(state.unpublished) == ["/articles/announced-later/", "/articles/secret-draft/"]
 
 
 def test_the_build_state_is_kept_per_output_folder(site, tmp_path):
@@ -220,7 +220,7 @@ def test_a_folder_restored_whole_is_trusted_again_and_left_as_it_is(site):
     assert build_site(site, NOW).pages_written == 0
     # Not staged afresh: every file is the one restored (a staged folder would hold new links).
     assert {p: p.stat().st_ino for p in site_dir.rglob("*") if p.is_file()} == files
-    assert read_state(Store.for_project(site), site_dir)["trusted"]
+    assert read_state(Store.for_project(site), site_dir).trusted
 
 
 def test_a_restored_folder_holding_a_file_of_its_own_is_written_afresh(site):

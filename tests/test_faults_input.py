@@ -33,9 +33,10 @@ from haven.check.external import PRIVATE, ExternalSettings, check_urls
 from haven.cli import main
 from haven.errors import HavenError
 from haven.model import BuildResult
-from haven.pipeline import RESERVED_SLUGS, build_site
+from haven.pipeline import build_site
 from haven.scaffold import slugify
 from haven.serve import DevServer
+from haven.urls import RESERVED_SLUGS
 
 TIMEOUT = 10  # seconds: the bound on every wait here; nothing asserts on elapsed time
 FILES = {

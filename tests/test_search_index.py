@@ -422,8 +422,8 @@ def test_a_build_that_saved_meanwhile_wins_over_an_older_one(tmp_path):
 
 
 def _sources(root: Path) -> list:
+    from haven.bodies import render_all
     from haven.config import load_config
-    from haven.pipeline import render_all
     from haven.sources.discover import load_content
 
     config = load_config(root)

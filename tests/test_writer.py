@@ -7,6 +7,7 @@ import pytest
 
 from haven.errors import BuildError, UsageError
 from haven.incremental.store import Store
+from haven.manifest import Manifest
 from haven.model import Output
 from haven.writer import MARKER, MARKER_TEXT, read_state, write_site
 
@@ -21,7 +22,7 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 def build(tmp_path: Path, files: dict[str, str], **kwargs):
     outputs = [Output(path, text.encode()) for path, text in files.items()]
-    return write_site(outputs, tmp_path / "_site", root=tmp_path, manifest={"pages": {}}, **kwargs)
+    return write_site(outputs, tmp_path / "_site", root=tmp_path, manifest=Manifest(), **kwargs)
 
 
 def test_writes_files_and_marker(tmp_path):
@@ -31,7 +32,7 @@ def test_writes_files_and_marker(tmp_path):
     assert (out / MARKER).read_text() == MARKER_TEXT  # says it is Haven's, and nothing more
     assert stats.written == 2 and stats.unchanged == 0
     state = read_state(Store.for_project(tmp_path), out)
-    assert set(state["digests"]) == {"index.html", "a/index.html"}
+    assert set(state.digests) == {"index.html", "a/index.html"}
 
 
 def test_unchanged_files_keep_their_mtime_and_stale_files_go(tmp_path):
@@ -73,7 +74,9 @@ def test_refuses_a_folder_it_did_not_make(tmp_path):
 def test_refuses_project_and_source_folders(tmp_path, name):
     (tmp_path / name).mkdir(exist_ok=True)
     with pytest.raises(UsageError):
-        write_site([Output("index.html", b"x")], tmp_path / name, root=tmp_path, manifest={})
+        write_site(
+            [Output("index.html", b"x")], tmp_path / name, root=tmp_path, manifest=Manifest()
+        )
 
 
 def test_refuses_paths_that_escape(tmp_path):

@@ -1,25 +1,31 @@
 """`check`: the link checker and the site policies over a built site, as one report.
 
-The build's record of the folder (each page's source and links, unpublished URLs) comes from the
-build state in `.cache/haven/`; without it the check still runs and says what it cannot do. A
-site older than its sources (after previewing with `serve`, which builds elsewhere) is a warning.
+`check` reads the output folder and the build's manifest (`haven/manifest.py`, kept in
+`.cache/haven/`), never the sources, and imports nothing of the build: what it judges of each
+source (links as written, review dates, placeholders, ...) is what the build recorded. Without a
+manifest it still checks the folder and says what it cannot do. A site older than its sources
+(after previewing with `serve`, which builds elsewhere) is a warning.
 
 Each HTML page of the output is parsed once, for both. What a page gives (its ids and URLs for the
 link checker, its policy findings) is kept in the cache (`check-pages`) under the file's size,
 mtime and inode, so a check after a rebuild parses only the pages the build rewrote (the writer
-writes a changed page as a new file and hard-links the others). Reading levels are kept
-(`readability`) under a digest of the article's body, so unchanged articles are neither rendered
-nor measured again.
+writes a changed page as a new file and hard-links the others). Reading levels are measured on
+the plain text of each article's body, which the build keeps in the store under the key the
+manifest names, and kept (`readability`) under that key: an unchanged article is not measured
+again.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gc
 import hashlib
 import json
 import os
+from collections.abc import Sequence
 from datetime import datetime
+from importlib import metadata
 from pathlib import Path
 
 import selectolax
@@ -27,26 +33,15 @@ from selectolax.lexbor import LexborHTMLParser
 
 from .. import __version__
 from ..config import load_config
-from ..errors import ConfigError, UsageError
+from ..errors import UsageError
 from ..incremental.store import Store
-from ..model import ERROR, INFO, WARNING, Diagnostic, Document, Problem
-from ..render import process_pool
-from ..scaffold import PLACEHOLDER, placeholder_problems
-from ..sources.discover import load_content
-from ..writer import MARKER, built_name, read_state
+from ..manifest import MARKER, SourceRecord, built_name, read_manifest
+from ..model import INFO, WARNING, Problem
+from ..pool import process_pool
 from . import audit
 from . import links as linkcheck
 from .audit import audit_site, audit_tree, page_policy, reading_level
-from .links import (
-    LinkcheckSettings,
-    PageScan,
-    _Ref,
-    check_site,
-    on_disk,
-    read_manifest,
-    scan_tree,
-    sort_key,
-)
+from .links import PageScan, _Ref, check_site, on_disk, scan_tree, sort_key
 from .report import failed, format_json, format_junit, format_text
 
 PAGES_CACHE = "check-pages"
@@ -74,46 +69,48 @@ def _collect(
     root: Path, *, output: str | None, external: bool, now: datetime | None
 ) -> list[Problem]:
     root = root.resolve()
-    config = load_config(root)
-    settings, errors = LinkcheckSettings.from_mapping(config.linkcheck)
-    if errors:
-        raise ConfigError(
-            "site.yaml has errors",
-            [
-                Diagnostic(ERROR, "site.yaml", None, None, message, key="linkcheck")
-                for message in errors
-            ],
-        )
+    config = load_config(root)  # `linkcheck:` included: a mistake there stops here
     out = Path(output) if output else Path(config.output_dir)
     out = out if out.is_absolute() else root / out
     store = Store.for_project(root)
     try:
-        state = read_state(store, out) if out.is_dir() else {}
+        recorded = read_manifest(store, out) if out.is_dir() else None
         pages = PageCache(store, out, config)
         problems = check_site(
             out,
-            settings,
+            config.linkcheck,
             external=external,
             cache_dir=root / ".cache" / "linkcheck",
             site_url=config.base_url,
             scan=pages.links,
-            manifest=state or None,
+            manifest=recorded,
         )
-        manifest, _ = read_manifest(out, state or None)
-        pages_of = manifest.pages if manifest is not None else {}
-        sources = {page: info.source for page, info in pages_of.items()}
-        published = set(sources.values())
-        docs = [d for d in documents(root, config, store) if d.path in published]
+        view, _ = linkcheck.read_manifest(out, recorded)
+        pages_of = view.pages if view is not None else {}
+        records = list(recorded.sources.values()) if recorded is not None else []
+        scores, unmeasured = reading_scores(store, records)
         problems += audit_site(
             out,
             config=config,
-            documents=docs,
-            sources=sources,
+            records=records,
+            sources={page: info.source for page, info in pages_of.items()},
             now=now or datetime.now(config.timezone),
-            scores=reading_scores(root, docs, store),
-            placeholder_lines=placeholder_lines(docs),
+            scores=scores,
+            findings=recorded.findings if recorded is not None else (),
             page_problems=pages.policies,
         )
+        problems += [
+            Problem(
+                WARNING,
+                "reading-level",
+                "",
+                "",
+                "reading level not measured: the text the build recorded is no longer in "
+                ".cache/haven/ (another build replaced it); build again, then check",
+                path,
+            )
+            for path in unmeasured
+        ]
         problems += stale_site(root, out, store)
         pages.save()
     finally:
@@ -258,42 +255,43 @@ def _pages_key(own_host: str, exit_url: str | None) -> str:
     return h.hexdigest()
 
 
-def documents(root: Path, config, store: Store) -> list[Document]:
-    """The project's documents, unchanged ones from the build's cache (which check only reads)."""
-    docs, _ = load_content(root, config, store.documents())
-    return docs
-
-
 def reading_scores(
-    root: Path, docs: list[Document], store: Store
-) -> dict[str, tuple[float, float]]:
-    """(SMOG, Flesch) of each article; only new or changed bodies are rendered and measured."""
-    from importlib import metadata
+    store: Store, records: Sequence[SourceRecord]
+) -> tuple[dict[str, tuple[float, float]], list[str]]:
+    """(SMOG, Flesch) of each article, and the articles whose text the store no longer has.
 
-    from .. import markup
-
-    articles = [d for d in docs if d.kind == "article"]
-    # The plain text comes from the body through markup; the scores from textstat.
-    salt = f"{__version__}\0{markup.VERSION}\0{metadata.version('textstat')}\0"
+    Measured on the plain text the build stored for the body; only new texts are measured.
+    """
+    articles = [r for r in records if r.kind == "article"]
+    salt = _scorer()
     keys = {}
-    for doc in articles:
-        text = f"{salt}{doc.path}\0{doc.body_line}\0{doc.body}"
-        keys[doc.path] = hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+    for r in articles:
+        text = f"{salt}\0{r.text_key}"
+        keys[r.path] = hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
     scores = store.get(READABILITY_CACHE)
     if not isinstance(scores, dict):
         scores = {}
-    todo = [d for d in articles if not _valid_score(scores.get(keys[d.path]))]
+    todo = [r for r in articles if not _valid_score(scores.get(keys[r.path]))]
+    unmeasured = []
     if todo:
-        from ..bodies import render_all
-
-        rendered, _ = render_all(root, todo)
-        todo = [d for d in todo if d.path in rendered]  # a body that fails is the build's error
-        measured = _measure([rendered[d.path].text for d in todo])
-        for doc, score in zip(todo, measured, strict=True):
-            scores[keys[doc.path]] = score
+        texts = {r.path: store.body_text(r.text_key) for r in todo}
+        unmeasured = sorted(path for path, text in texts.items() if text is None)
+        todo = [r for r in todo if texts[r.path] is not None]
+        measured = _measure([texts[r.path] for r in todo])
+        for r, score in zip(todo, measured, strict=True):
+            scores[keys[r.path]] = score
     if todo or len(scores) != len(keys):
         store.put(READABILITY_CACHE, {k: scores[k] for k in keys.values() if k in scores})
-    return {path: scores[key] for path, key in keys.items() if key in scores}
+    return {path: scores[key] for path, key in keys.items() if key in scores}, unmeasured
+
+
+@functools.cache
+def _scorer() -> str:
+    """What a score depends on besides the text: the code that measures it, and textstat."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(metadata.version("textstat").encode() + b"\0")
+    h.update(Path(audit.__file__).read_bytes())
+    return h.hexdigest()
 
 
 def _valid_score(score) -> bool:
@@ -311,24 +309,6 @@ def _measure(texts: list[str]) -> list[tuple[float, float]]:
     reading_level("Load the dictionary here. The workers then share it.")
     with process_pool(os.cpu_count() or 2, "fork") as pool:
         return list(pool.map(reading_level, texts, chunksize=len(texts) // 16 + 1))
-
-
-def placeholder_lines(docs: list[Document]) -> dict[str, list[int]]:
-    """Source lines that still hold a `TODO` placeholder from `new`, per document."""
-    found = {}
-    for doc in docs:
-        lines = []
-        if "TODO" in doc.body:  # what PLACEHOLDER looks for; most bodies have none
-            lines = [doc.body_line - 1 + n for n in placeholder_problems(doc.body)]
-        lines += [
-            n
-            for key, n in doc.key_lines.items()
-            if isinstance(getattr(doc.meta, key, None), str)
-            and PLACEHOLDER.search(getattr(doc.meta, key))
-        ]
-        if lines:
-            found[doc.path] = sorted(lines)
-    return found
 
 
 def run_check(

@@ -1,5 +1,8 @@
 """Site policies that `check` enforces for readers' safety: privacy, quick exit, support lines,
-review dates, reading level and leftover placeholders. Findings are `Problem`s."""
+review dates, reading level and leftover placeholders. Findings are `Problem`s.
+
+What is judged of each source (review dates, placeholders, ...) comes from the build's manifest
+(`haven.manifest.SourceRecord`), never from reading or rendering the sources again."""
 
 from __future__ import annotations
 
@@ -14,7 +17,8 @@ from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
 
-from ..model import ERROR, INFO, WARNING, Document, Problem, add_years
+from ..manifest import Finding, SourceRecord
+from ..model import ERROR, INFO, WARNING, Problem, add_years
 
 # Elements whose URL attribute makes the browser fetch something as the page loads.
 RESOURCE_ATTRS = (
@@ -193,18 +197,19 @@ def audit_site(
     out_dir: Path,
     *,
     config,
-    documents: Sequence[Document],
+    records: Sequence[SourceRecord],
     sources: Mapping[str, str],
     now: datetime,
     scores: Mapping[str, tuple[float, float]],
-    placeholder_lines: Mapping[str, list[int]] | None = None,
+    findings: Sequence[Finding] = (),
     page_problems: Callable[[str], Sequence[Problem]] | None = None,
 ) -> list[Problem]:
-    """Every policy check over the built folder and the documents it was built from.
+    """Every policy check over the built folder and the build's record of its sources.
 
-    `scores` maps each article's path to its (SMOG, Flesch) scores (see `reading_level`).
-    `page_problems(page)` gives the findings of `audit_html` for one page, without a source
-    (default: read and parse the file; `check` passes one that caches).
+    `records` are the manifest's published sources, `sources` maps each page to its source,
+    `scores` each article's path to its (SMOG, Flesch) scores (see `reading_level`), `findings`
+    are the build's own findings. `page_problems(page)` gives the findings of `audit_html` for
+    one page, without a source (default: read and parse the file; `check` passes one that caches).
     """
     own_host, exit_url = page_policy(config)
     if page_problems is None:
@@ -230,22 +235,10 @@ def audit_site(
             )
         )
     problems += support_freshness(config, now.date())
-    problems += review_dates(config, documents, now.date())
-    problems += start_here_problems(config, documents)
-    problems += reading_levels(config, documents, scores)
-    for path, lines in sorted((placeholder_lines or {}).items()):
-        for line in lines:
-            problems.append(
-                Problem(
-                    WARNING,
-                    "placeholder",
-                    "",
-                    "TODO",
-                    "placeholder text left from `new`: replace it",
-                    path,
-                    line,
-                )
-            )
+    problems += review_dates(config, records, now.date())
+    problems += build_findings(findings)
+    problems += reading_levels(config, records, scores)
+    problems += placeholders(records)
     return problems
 
 
@@ -335,16 +328,16 @@ def support_freshness(config, today: date) -> list[Problem]:
     return problems
 
 
-def review_dates(config, documents: Sequence[Document], today: date) -> list[Problem]:
+def review_dates(config, records: Iterable[SourceRecord], today: date) -> list[Problem]:
     """Overdue and soon-due reviews; a reviewer who is also the author."""
     problems = []
     soon = timedelta(days=config.review.soon_days)
-    for doc in documents:
-        last = doc.meta.last_reviewed
+    for doc in records:
+        last = doc.last_reviewed
         if not last:
             continue
-        due = doc.meta.next_review or add_years(last, config.review.interval_years)
-        line = doc.key_lines.get("next_review") or doc.key_lines.get("last_reviewed")
+        due = doc.next_review or add_years(last, config.review.interval_years)
+        line = doc.review_line
         if due < today:
             problems.append(
                 Problem(
@@ -369,18 +362,18 @@ def review_dates(config, documents: Sequence[Document], today: date) -> list[Pro
                     line,
                 )
             )
-        reviewer = (doc.meta.reviewed_by or "").strip().casefold()
-        author = (doc.meta.author or config.author or "").strip().casefold()
+        reviewer = doc.reviewed_by.strip().casefold()
+        author = (doc.author or config.author or "").strip().casefold()
         if reviewer and reviewer == author:
             problems.append(
                 Problem(
                     WARNING,
                     "reviewer-is-author",
                     "",
-                    doc.meta.reviewed_by,
+                    doc.reviewed_by,
                     "the reviewer is also the author; a review needs a second person",
                     doc.path,
-                    doc.key_lines.get("reviewed_by"),
+                    doc.reviewed_by_line,
                 )
             )
     return problems
@@ -394,7 +387,7 @@ def reading_level(text: str) -> tuple[float, float]:
 
 
 def reading_levels(
-    config, documents: Sequence[Document], scores: Mapping[str, tuple[float, float]]
+    config, records: Iterable[SourceRecord], scores: Mapping[str, tuple[float, float]]
 ) -> list[Problem]:
     """Each article's reading level: information, or a warning above the site's threshold.
 
@@ -402,7 +395,7 @@ def reading_levels(
     """
     problems = []
     limits = config.readability
-    for doc in documents:
+    for doc in records:
         if doc.kind != "article" or doc.path not in scores:
             continue
         smog, flesch = scores[doc.path]
@@ -425,13 +418,24 @@ def reading_levels(
     return problems
 
 
-def start_here_problems(config, documents: Sequence[Document]) -> list[Problem]:
-    """Entries of `start_here` in site.yaml that name no published article: errors in `check`."""
-    from ..site.paths import resolve_paths
-
-    published = [d for d in documents if d.kind == "article"]
-    _, diagnostics = resolve_paths(config, published)
+def placeholders(records: Iterable[SourceRecord]) -> list[Problem]:
+    """Each `TODO` placeholder from `new` still in a published source (as the build found them)."""
     return [
-        Problem(ERROR, "start-here-missing", "", d.key or "", d.message, d.path, d.line)
-        for d in diagnostics
+        Problem(
+            WARNING,
+            "placeholder",
+            "",
+            "TODO",
+            "placeholder text left from `new`: replace it",
+            doc.path,
+            placeholder.line,
+        )
+        for doc in records
+        for placeholder in doc.placeholders
     ]
+
+
+def build_findings(findings: Iterable[Finding]) -> list[Problem]:
+    """What the build found and `check` reports as errors: a `start_here` entry of site.yaml
+    that names no published article (a warning in the build, unless --strict)."""
+    return [Problem(ERROR, f.kind, "", f.target, f.message, f.source, f.line) for f in findings]

@@ -4,7 +4,7 @@ HEAD first, then a GET whose body is never read unless a #fragment must be verif
 MAX_BODY bytes). Redirects are followed by hand (loops detected), 429/503 are retried honouring
 `Retry-After`, and good results are cached on disk so repeated CI runs leave the hosts alone.
 Every URL gets a `UrlCheck`; `kind` is None when the link is fine, else a problem kind of
-haven.linkcheck (`external-broken`, `external-timeout`, ...).
+the link checker (`external-broken`, `external-timeout`, ...).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
 from .. import __version__
+from ..config import ExternalSettings
 
 MAX_BODY = 1024 * 1024  # bytes read at most, and only to look for a #fragment
 CACHE_FILE = "linkcheck-external.json"
@@ -38,7 +39,7 @@ RETRY_STATUSES = frozenset({429, 503})
 DENIED = frozenset({401, 403})
 GONE = frozenset({404, 410})
 
-# Problem kinds produced here (severities live in haven.linkcheck).
+# Problem kinds produced here (default severities: DEFAULT_SEVERITY in haven/config.py).
 BROKEN = "external-broken"
 REDIRECT = "external-redirect"
 LOOP = "external-redirect-loop"
@@ -65,28 +66,6 @@ KINDS = (
 USER_AGENT = (
     f"Mozilla/5.0 (compatible; haven-linkcheck/{__version__}; checks links once a day at most)"
 )
-
-
-@dataclass(frozen=True)
-class ExternalSettings:
-    """The `linkcheck.external` settings of site.yaml (validated in haven.linkcheck)."""
-
-    per_host: int = 2  # concurrent requests per host
-    timeout: float = 10.0  # seconds to wait for each read
-    connect_timeout: float = 5.0
-    retries: int = 2  # extra attempts on 429/503 and dropped connections
-    max_redirects: int = 10
-    cache_ttl_hours: float = 24.0  # 0 disables the cache
-    accept: tuple[int, ...] = (200, 204)
-    exclude: tuple[str, ...] = ()  # regexes searched in the URL
-    budget_seconds: float = 300.0  # for the whole run; URLs not started by then are "unchecked"
-    # Loopback, private and link-local addresses (a router's admin page, a cloud metadata
-    # service, the editor's own machine) are not fetched unless this is set.
-    allow_private: bool = False
-    # Not in site.yaml: knobs for tests and for very large sites.
-    max_workers: int = 16
-    backoff: float = 1.0  # first retry delay when there is no Retry-After; doubles each time
-    max_retry_after: float = 60.0  # a longer Retry-After is not waited for
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,9 @@
 
 Every HTML page of the output folder is parsed exactly once (selectolax/lexbor) to collect its ids
 and the URLs it refers to; the URLs are then resolved against the set of files on disk, so
-internal checks never touch the network. The build's manifest (the folder's build state, which
-`check` reads from `.cache/haven/` and passes in) maps each page back to the Markdown source and
-line an editor must fix. Findings are `Problem`s; only haven/cli.py turns them into output and
-exit codes.
+internal checks never touch the network. The build's manifest (`haven/manifest.py`, which `check`
+reads from `.cache/haven/` and passes in) maps each page back to the Markdown source and line an
+editor must fix. Findings are `Problem`s; only haven/cli.py turns them into output and exit codes.
 """
 
 from __future__ import annotations
@@ -20,47 +19,20 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from html import unescape
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
 
+from ..config import DEFAULT_SEVERITY as DEFAULT_SEVERITY  # the kinds, named from here too
+from ..config import IGNORE, LinkcheckSettings
 from ..errors import UsageError
+from ..manifest import Manifest as Recorded
+from ..manifest import PageRecord
 from ..model import ERROR, WARNING, Problem
-from .external import ExternalSettings, UrlCheck, check_urls, normalise_url, split_fragment
+from .external import UrlCheck, check_urls, normalise_url, split_fragment
 
 MANIFEST = ".haven-build.json"  # where earlier builds kept the manifest, in the output
-IGNORE = "ignore"
-LEVELS = (ERROR, WARNING, IGNORE)
-
-# Every kind of problem and its default severity; site.yaml `linkcheck.severity` overrides.
-DEFAULT_SEVERITY: Mapping[str, str] = MappingProxyType(
-    {
-        "broken-link": ERROR,  # <a href>, <meta refresh>, canonical, sitemap: no such page
-        "missing-asset": ERROR,  # src, srcset, poster, <link href>, CSS url(): no such file
-        "missing-fragment": ERROR,  # the page exists but has no such id
-        "unpublished-link": ERROR,  # a link to a draft or a future article
-        "empty-link": ERROR,  # href="" or src=""
-        "unsafe-url": ERROR,  # javascript:, data: in href, or any scheme not allowed
-        "bad-mailto": ERROR,
-        "bad-tel": ERROR,
-        "missing-alt": ERROR,  # <img> without an alt attribute (alt="" is fine: decorative)
-        "orphan": WARNING,  # a page no other page links to
-        "no-manifest": WARNING,  # problems can name output pages only
-        "bad-manifest": ERROR,
-        "external-broken": ERROR,  # 404, 410, 5xx and other refusals
-        "external-redirect": WARNING,  # a permanent redirect: the message names the new URL
-        "external-redirect-loop": ERROR,
-        "external-timeout": WARNING,
-        "external-rate-limited": WARNING,
-        "external-denied": WARNING,  # 401/403: the host refuses robots; a reader may get in
-        "external-unreachable": ERROR,  # DNS, refused connection, bad TLS certificate
-        "external-fragment": WARNING,  # the page exists but the #fragment was not found
-        "external-unchecked": WARNING,  # the time budget ran out before this URL
-        "external-private": WARNING,  # a loopback or private address: not fetched unless allowed
-    }
-)
 ALLOWED_SCHEMES = ("http", "https", "mailto", "tel", "sms")
 HTML_SUFFIXES = (".html", ".htm")
 SKIP_DIRS = ("pagefind/",)  # generated internals: present on disk, not parsed
@@ -97,34 +69,12 @@ _TEL_VISUAL = re.compile(r"[\-.()\s]|%20")
 
 
 @dataclass(frozen=True)
-class LinkcheckSettings:
-    """The `linkcheck:` mapping of site.yaml, validated."""
+class LinkManifest:
+    """What the link checker reads of the build's manifest: where pages come from, what is not
+    published, the base path (normalised as the checker compares them)."""
 
-    severity: Mapping[str, str] = field(default_factory=lambda: DEFAULT_SEVERITY)
-    external: ExternalSettings = field(default_factory=ExternalSettings)
-
-    def level(self, kind: str) -> str:
-        """'error', 'warning' or 'ignore' for a kind of problem."""
-        return self.severity.get(kind, ERROR)
-
-    @classmethod
-    def from_mapping(cls, data: Any) -> tuple[LinkcheckSettings, list[str]]:
-        """Settings from the `linkcheck:` mapping, and every error naming its key."""
-        return _settings_from_mapping(data)
-
-
-@dataclass(frozen=True)
-class PageSource:
-    """A manifest entry: the source file of an output page and its links as written."""
-
-    source: str
-    links: tuple[tuple[str, int], ...] = ()
-
-
-@dataclass(frozen=True)
-class Manifest:
     base_path: str = "/"
-    pages: Mapping[str, PageSource] = field(default_factory=dict)
+    pages: Mapping[str, PageRecord] = field(default_factory=dict)
     unpublished: frozenset[str] = frozenset()
 
 
@@ -155,12 +105,12 @@ def check_site(
     site_url: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     scan: Callable[[str], PageScan] | None = None,
-    manifest: Mapping[str, Any] | None = None,
+    manifest: Recorded | None = None,
 ) -> list[Problem]:
     """Check the built site in `out_dir`; problems sorted by source, line, page.
 
-    `manifest` is the build's record of the folder (`base_path`, `pages`, `unpublished`); without
-    it problems name output pages only. `base_path` overrides the manifest's; `site_url`
+    `manifest` is the build's record of the folder (`haven.manifest.read_manifest`); without it,
+    the record an earlier Haven left in the folder is read, else problems name output pages only. `base_path` overrides the manifest's; `site_url`
     (site.yaml `base_url`) makes absolute links to the site itself (canonical, Open Graph,
     sitemap) internal. External URLs are checked only when `external` is true, caching good
     results in `cache_dir`. `scan(page)` gives the `PageScan` of an HTML page (default: read and
@@ -175,7 +125,7 @@ def check_site(
         )
     manifest, problems = read_manifest(out_dir, manifest)
     site = _Site(out_dir, base_path or (manifest.base_path if manifest else "/"), site_url)
-    checker = _Checker(site, manifest or Manifest(base_path=site.base_path), settings, scan)
+    checker = _Checker(site, manifest or LinkManifest(base_path=site.base_path), settings, scan)
     problems = [_with_level(p, settings) for p in problems]
     problems += checker.run()
     if external and checker.external:
@@ -184,29 +134,32 @@ def check_site(
 
 
 def read_manifest(
-    out_dir: Path, raw: Mapping[str, Any] | None = None
-) -> tuple[Manifest | None, list[Problem]]:
-    """The manifest from `raw` (the build state), else from a folder built by an earlier Haven;
-    or None and a problem saying why it could not be used."""
-    if raw is None:
-        path = Path(out_dir) / MANIFEST
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return None, [
-                Problem(
-                    WARNING,
-                    "no-manifest",
-                    "",
-                    "",
-                    "no record of how this folder was built (in .cache/haven/: the folder was "
-                    "not built here, or the cache was deleted): problems name output pages, not "
-                    "source files, and review dates, reading levels and placeholders are not "
-                    "checked; build again, then check",
-                )
-            ]
-        except (OSError, ValueError) as exc:
-            return None, [_bad_manifest(f"cannot read it: {exc}")]
+    out_dir: Path, recorded: Recorded | None = None
+) -> tuple[LinkManifest | None, list[Problem]]:
+    """The link checker's view of `recorded` (the build's manifest), else of the record a folder
+    built by an earlier Haven holds; or None and a problem saying why there is none to use."""
+    if recorded is not None:
+        pages = {_nfc(page): entry for page, entry in recorded.pages.items()}
+        unpublished = frozenset(_nfc(u.rstrip("/") + "/") for u in recorded.unpublished)
+        return LinkManifest(_norm_base(recorded.base_path), pages, unpublished), []
+    path = Path(out_dir) / MANIFEST
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None, [
+            Problem(
+                WARNING,
+                "no-manifest",
+                "",
+                "",
+                "no record of how this folder was built (in .cache/haven/: the folder was "
+                "not built here, or the cache was deleted): problems name output pages, not "
+                "source files, and review dates, start-here paths, reading levels and "
+                "placeholders are not checked; build again, then check",
+            )
+        ]
+    except (OSError, ValueError) as exc:
+        return None, [_bad_manifest(f"cannot read it: {exc}")]
     if not isinstance(raw, dict):
         return None, [_bad_manifest("expected a JSON object")]
     problems: list[Problem] = []
@@ -216,7 +169,7 @@ def read_manifest(
             _bad_manifest(f"'base_path' must be a path starting with '/', got {base!r}")
         )
         base = "/"
-    pages: dict[str, PageSource] = {}
+    pages: dict[str, PageRecord] = {}
     raw_pages = raw.get("pages", {})
     if not isinstance(raw_pages, dict):
         problems.append(_bad_manifest("'pages' must be an object"))
@@ -237,14 +190,14 @@ def read_manifest(
                 links.append((item[0], item[1]))
             else:
                 bad += 1
-        pages[_nfc(page)] = PageSource(entry["source"], tuple(links))
+        pages[_nfc(page)] = PageRecord(entry["source"], tuple(links))
     if bad:
         problems.append(_bad_manifest(f"{bad} malformed entries in 'pages' were ignored"))
     unpublished = raw.get("unpublished", [])
     if not isinstance(unpublished, list) or not all(isinstance(u, str) for u in unpublished):
         problems.append(_bad_manifest("'unpublished' must be a list of URLs"))
         unpublished = []
-    manifest = Manifest(
+    manifest = LinkManifest(
         _norm_base(base), pages, frozenset(_nfc(u.rstrip("/") + "/") for u in unpublished)
     )
     return manifest, problems
@@ -337,7 +290,7 @@ class _Checker:
     def __init__(
         self,
         site: _Site,
-        manifest: Manifest,
+        manifest: LinkManifest,
         settings: LinkcheckSettings,
         scan: Callable[[str], PageScan] | None = None,
     ):
@@ -870,128 +823,3 @@ def _finish(problems: list[Problem], settings: LinkcheckSettings) -> list[Proble
 def sort_key(p: Problem) -> tuple:
     """Deterministic order: source file (else page), line, page, kind, target, message."""
     return (p.source or "~" + p.page, p.line or 0, p.page, p.kind, p.target, p.message)
-
-
-# -- settings --------------------------------------------------------------------------------
-
-_EXTERNAL_KEYS = {
-    "per_host": ("int", 1),
-    "timeout": ("number", 0),
-    "connect_timeout": ("number", 0),
-    "retries": ("int", 0),
-    "max_redirects": ("int", 0),
-    "cache_ttl_hours": ("number", None),
-    "accept": ("statuses", None),
-    "exclude": ("regexes", None),
-    "budget_seconds": ("number", 0),
-    "allow_private": ("bool", None),
-}
-
-
-def _settings_from_mapping(data: Any) -> tuple[LinkcheckSettings, list[str]]:
-    errors: list[str] = []
-    if data is None:
-        return LinkcheckSettings(), errors
-    if not isinstance(data, Mapping):
-        return LinkcheckSettings(), [f"linkcheck: expected a mapping, got {_show(data)}"]
-    severity = dict(DEFAULT_SEVERITY)
-    for key in data:
-        if key not in ("severity", "orphans", "external"):
-            errors.append(f"linkcheck.{key}: unknown key (expected severity, orphans or external)")
-    if "orphans" in data:
-        level = data["orphans"]
-        if level not in LEVELS:
-            errors.append(
-                f"linkcheck.orphans: expected one of error, warning, ignore, got {_show(level)}"
-            )
-        else:
-            severity["orphan"] = level
-    raw_sev = data.get("severity")
-    if raw_sev is not None and not isinstance(raw_sev, Mapping):
-        errors.append(
-            f"linkcheck.severity: expected a mapping of kind: level, got {_show(raw_sev)}"
-        )
-    elif raw_sev:
-        for kind, level in raw_sev.items():
-            if kind not in DEFAULT_SEVERITY:
-                errors.append(
-                    f"linkcheck.severity.{kind}: unknown kind of problem "
-                    f"(known: {', '.join(sorted(DEFAULT_SEVERITY))})"
-                )
-            elif level not in LEVELS:
-                errors.append(
-                    f"linkcheck.severity.{kind}: expected one of error, warning, ignore, got {_show(level)}"
-                )
-            elif kind == "orphan" and "orphans" in data and data["orphans"] != level:
-                errors.append(
-                    f"linkcheck.severity.orphan: conflicts with linkcheck.orphans ({data['orphans']!r})"
-                )
-            else:
-                severity[kind] = level
-    external = ExternalSettings()
-    raw_ext = data.get("external")
-    if raw_ext is not None and not isinstance(raw_ext, Mapping):
-        errors.append(f"linkcheck.external: expected a mapping, got {_show(raw_ext)}")
-    elif raw_ext:
-        values: dict[str, Any] = {}
-        for key, value in raw_ext.items():
-            name = f"linkcheck.external.{key}"
-            spec = _EXTERNAL_KEYS.get(key)
-            if spec is None:
-                errors.append(f"{name}: unknown key (expected one of: {', '.join(_EXTERNAL_KEYS)})")
-                continue
-            kind, minimum = spec
-            checked, error = _check_value(name, kind, minimum, value)
-            if error:
-                errors.append(error)
-            else:
-                values[key] = checked
-        external = replace(external, **values)
-    return LinkcheckSettings(MappingProxyType(severity), external), errors
-
-
-def _check_value(name: str, kind: str, minimum: Any, value: Any) -> tuple[Any, str | None]:
-    is_int = isinstance(value, int) and not isinstance(value, bool)
-    if kind == "bool":
-        if not isinstance(value, bool):
-            return None, f"{name}: expected true or false, got {_show(value)}"
-        return value, None
-    if kind == "int":
-        if not is_int or value < minimum:
-            return None, f"{name}: expected a whole number >= {minimum}, got {_show(value)}"
-        return value, None
-    if kind == "number":
-        ok = (is_int or isinstance(value, float)) and value == value
-        if not ok or (minimum is None and value < 0) or (minimum is not None and value <= minimum):
-            bound = ">= 0" if minimum is None else f"> {minimum}"
-            return (
-                None,
-                f"{name}: expected a number of {'hours' if 'hours' in name else 'seconds'} {bound}, got {_show(value)}",
-            )
-        return float(value), None
-    if kind == "statuses":
-        if not isinstance(value, list) or not value:
-            return None, f"{name}: expected a list of HTTP status codes, got {_show(value)}"
-        bad = [
-            v
-            for v in value
-            if not (isinstance(v, int) and not isinstance(v, bool) and 100 <= v <= 599)
-        ]
-        if bad:
-            return None, f"{name}: expected HTTP status codes (100-599), got {_show(bad[0])}"
-        return tuple(value), None
-    # regexes
-    if not isinstance(value, list):
-        return None, f"{name}: expected a list of regular expressions, got {_show(value)}"
-    for item in value:
-        if not isinstance(item, str):
-            return None, f"{name}: expected a regular expression (a string), got {_show(item)}"
-        try:
-            re.compile(item)
-        except re.error as exc:
-            return None, f"{name}: {item!r} is not a valid regular expression ({exc})"
-    return tuple(value), None
-
-
-def _show(value: Any) -> str:
-    return "nothing" if value is None else repr(value)

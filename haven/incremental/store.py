@@ -574,6 +574,11 @@ class Store:
         row = self._read("SELECT html FROM body WHERE key=?", (key,), one=True)
         return row[0] if row is not None and isinstance(row[0], str) else None
 
+    def body_text(self, key: str) -> str | None:
+        """The plain text of one stored body (`check` measures reading levels on it)."""
+        row = self._read("SELECT text FROM body WHERE key=?", (key,), one=True)
+        return row[0] if row is not None and isinstance(row[0], str) else None
+
     def keep_bodies(self, keys: set[str]) -> None:
         """Forget the bodies no document has any more."""
         self._keep("body", "key", keys, self._briefs)

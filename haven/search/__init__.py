@@ -91,7 +91,8 @@ def index_step(
 ):
     """The search index and `search/data.json` for a build, as outputs.
 
-    `previous` is the output folder's build state ({} for a clean build). Both change only with
+    `previous` is the output folder's manifest (`haven.manifest.Manifest`; None for a clean
+    build), whose `search` is the key the folder's index was made with. Both change only with
     what the records are made of (titles, summaries, bodies, topics, support lines): a template
     or a stylesheet edit keeps the previous ones without reading a body, and an edit indexes only
     the records it changed. A failure is a BuildError naming the step.
@@ -114,9 +115,10 @@ def index_step(
         body_keys=bodies.keys,
     )
     key = records_key(sources, engine_key(find_pagefind()))
-    digests = previous.get("digests", {})
+    digests = dict(previous.digests) if previous is not None else {}
     entry = f"{BUNDLE_DIR}/pagefind-entry.json"
-    if previous.get("search") == key and DATA_PATH in digests and (out / entry).is_file():
+    same = previous is not None and previous.search == key
+    if same and DATA_PATH in digests and (out / entry).is_file():
         kept = [
             Output(path, None, SOURCE, reuse=digests[path])
             for path in sorted(digests)
