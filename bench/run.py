@@ -542,6 +542,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--profile", type=int, metavar="N", help="only profile a cold build of N")
     args = p.parse_args(argv)
+    # Builds run as on an editor's machine, with Python's bytecode cache: where it is turned off,
+    # every start would compile each changed module again and be timed with it.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
     work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="haven-bench-"))
     print(machine(), flush=True)
