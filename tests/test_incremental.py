@@ -321,3 +321,29 @@ def test_rows_removed_under_a_running_server_are_made_again(tmp_path):
     edit(root / ARTS / "a05.md", "Article 5", "Fifth article")  # re-renders its neighbours
     build_site(root, NOW, state=session)
     assert snapshot(root / "_site", skip=()) == clean_copy(root, tmp_path)
+
+
+def test_library_versions_in_the_code_key_are_importlib_metadatas():
+    """The code key reads versions from the dist-info folders' names: the same answers."""
+    from importlib import metadata
+
+    from haven.incremental.keys import installed_versions
+
+    names = (
+        "jinja2",
+        "markdown",
+        "nh3",
+        "pygments",
+        "pyyaml",
+        "PyYAML",
+        "pagefind",
+        "no-such-dist",
+    )
+    expected = {}
+    for name in names:
+        try:
+            expected[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            expected[name] = "none"
+    assert installed_versions(names) == expected
+    assert expected["no-such-dist"] == "none" and expected["markdown"] != "none"

@@ -366,20 +366,19 @@ def update(
                 state, why = _load(cache, version)
                 if why:
                     diagnostics.append(_discarded(cache, why))
-            job = _Job(cache, version, language, binary, deadline, stage, state)
-            try:
-                job.run(sources)
-            finally:
-                job.close()
-            outputs, damaged = job.outputs(previous)
-            if damaged:
-                diagnostics.append(_discarded(cache, damaged))
-                job = _Job(cache, version, language, binary, deadline, stage, None)
+
+            def index(state: State | None):
+                job = _Job(cache, version, language, binary, deadline, stage, state)
                 try:
                     job.run(sources)
                 finally:
                     job.close()
-                outputs, _ = job.outputs(previous)
+                return job, *job.outputs(previous)
+
+            job, outputs, damaged = index(state)
+            if damaged:  # a cached bundle file is missing or changed: index every record
+                diagnostics.append(_discarded(cache, damaged))
+                job, outputs, _ = index(None)
     except pagefind.PagefindError as exc:
         return _failed(exc.message, exc.hint)
     except OSError as exc:
