@@ -351,11 +351,10 @@ def _garbage(root: Path) -> None:
     [
         (_damage_state, "cannot be read"),
         (_garbage, "cannot be read"),
-        (_foreign, "made by other code"),
         (_damage_pack, "its copy of"),
         (_pickle, "cannot be read"),
     ],
-    ids=["truncated state", "garbage", "foreign", "truncated pack", "a pickle"],
+    ids=["truncated state", "garbage", "truncated pack", "a pickle"],
 )
 def test_a_damaged_or_foreign_cache_is_discarded_with_a_warning(tmp_path, damage, why):
     root = small_site(tmp_path)
@@ -371,6 +370,21 @@ def test_a_damaged_or_foreign_cache_is_discarded_with_a_warning(tmp_path, damage
     assert not (root / "pickle-ran").exists()
     assert why in warnings[0].message and "built again" in warnings[0].message
     assert snapshot(root / "_site", skip=()) == clean_build(root, tmp_path)
+
+
+def test_a_cache_from_other_code_is_made_again_without_a_warning(tmp_path):
+    """After an upgrade of Haven or Pagefind the cache is simply rebuilt, as the store is."""
+    root = small_site(tmp_path)
+    build_site(root, BuildOptions(now=NOW))
+    _foreign(root)
+    shutil.rmtree(root / "_site")
+    _edit(root / ARTS / "a03.md", "Text 3", "Text three")
+
+    result = build_site(root, BuildOptions(now=NOW))
+
+    assert not [d for d in result.diagnostics if d.code == "search-cache"]
+    assert snapshot(root / "_site", skip=()) == clean_build(root, tmp_path)
+    assert build_site(root, BuildOptions(now=NOW)).pages_written == 0
 
 
 def test_a_pack_whose_bytes_changed_is_not_published(tmp_path):

@@ -196,9 +196,8 @@ def _load(folder: Path, version: str) -> tuple[State | None, str]:
         with open(path, "rb") as fh:
             head = cbor2.CBORDecoder(fh).decode()
             if head.get("format") != FORMAT or head.get("pagefind") != version:
-                return None, (
-                    f"it was made by other code or another Pagefind ({head.get('pagefind')})"
-                )
+                # Haven or Pagefind was upgraded: expected, so not a warning (as for the store).
+                return None, ""
             body = fh.read()
         if hashlib.blake2b(body, digest_size=16).hexdigest() != head.get("digest"):
             return None, "it cannot be read (its digest does not match)"
