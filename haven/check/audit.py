@@ -19,6 +19,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from ..manifest import Finding, SourceRecord
 from ..model import ERROR, INFO, WARNING, Problem, add_years
+from . import readability
 
 # Elements whose URL attribute makes the browser fetch something as the page loads.
 RESOURCE_ATTRS = (
@@ -380,10 +381,8 @@ def review_dates(config, records: Iterable[SourceRecord], today: date) -> list[P
 
 
 def reading_level(text: str) -> tuple[float, float]:
-    """(SMOG grade, Flesch reading ease) of plain text, by textstat."""
-    import textstat
-
-    return textstat.smog_index(text), textstat.flesch_reading_ease(text)
+    """(SMOG grade, Flesch reading ease) of plain text (haven/check/readability.py)."""
+    return readability.smog_index(text), readability.flesch_reading_ease(text)
 
 
 def reading_levels(
