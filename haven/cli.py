@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from . import __version__
+from .environment import FIX
 from .errors import HavenError, UsageError
 from .model import ERROR, INFO, WARNING, BuildOptions, Diagnostic
 
@@ -311,6 +312,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; the previous output was left as it was", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except ModuleNotFoundError as exc:
+        if (exc.name or "haven").partition(".")[0] == "haven":
+            raise
+        # A stage imports its libraries when it first needs them: this Python lacks Haven's.
+        print(
+            f"error: {exc.name!r}, which Haven needs, is not installed for {sys.executable}\n"
+            f"  fix: {FIX}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     except Exception:
         if getattr(args, "debug", False):
             raise

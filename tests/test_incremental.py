@@ -327,7 +327,7 @@ def test_library_versions_in_the_code_key_are_importlib_metadatas():
     """The code key reads versions from the dist-info folders' names: the same answers."""
     from importlib import metadata
 
-    from haven.incremental.keys import installed_versions
+    from haven.environment import installed_versions
 
     names = (
         "jinja2",

@@ -32,8 +32,8 @@ from selectolax.lexbor import LexborHTMLParser
 
 from .. import __version__
 from ..config import load_config
+from ..environment import installed_versions
 from ..errors import UsageError
-from ..incremental.keys import installed_versions
 from ..incremental.store import Store
 from ..manifest import MARKER, SourceRecord, built_name, read_manifest
 from ..model import INFO, WARNING, Problem

@@ -24,12 +24,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-import re
-import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ..config import SiteConfig
+from ..environment import installed_versions
 from ..model import BuildOptions, Document
 
 _PACKAGE = Path(__file__).resolve().parent.parent
@@ -55,43 +54,6 @@ def code() -> str:
     for name, version in installed_versions(_LIBRARIES).items():
         h.update(f"{name}={version}\0".encode())
     return h.hexdigest()
-
-
-def installed_versions(names: Sequence[str]) -> dict[str, str]:
-    """Each distribution's installed version ('none' when it is not installed).
-
-    Read from the names of the `<name>-<version>.dist-info` folders on `sys.path`, as the wheel
-    format lays them out, the first one found winning as for imports. importlib.metadata reads
-    the same folders but imports the e-mail parser first, which cost a fifth of a no-op build;
-    it answers only for a name installed some other way.
-    """
-    wanted = {_normal(name): name for name in names}
-    found: dict[str, str] = {}
-    for entry in sys.path:
-        try:
-            listing = os.listdir(entry or ".")
-        except OSError:
-            continue
-        for item in listing:
-            if not item.endswith(".dist-info"):
-                continue
-            name, dash, version = item[: -len(".dist-info")].partition("-")
-            key = wanted.get(_normal(name))
-            if dash and version and key is not None and key not in found:
-                found[key] = version
-    for name in names:
-        if name not in found:
-            from importlib import metadata
-
-            try:
-                found[name] = metadata.version(name)
-            except metadata.PackageNotFoundError:
-                found[name] = "none"
-    return {name: found[name] for name in names}
-
-
-def _normal(name: str) -> str:
-    return re.sub(r"[-_.]+", "_", name).lower()
 
 
 def folder_digest(folder: Path) -> str:
