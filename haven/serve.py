@@ -322,12 +322,6 @@ def _listen_problem(host: str, port: int, exc: OSError) -> str:
     return f"{where} (is another server running? try --port 0 for any free port)"
 
 
-def _default_build(root: Path, options: BuildOptions, reporter=None) -> BuildResult:
-    from .pipeline import build_site  # imported late: serve.py must load without the pipeline
-
-    return build_site(root, options, reporter)
-
-
 def _echo(line: str, *, err: bool = False) -> None:
     print(line, file=sys.stderr if err else sys.stdout, flush=True)
 

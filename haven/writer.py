@@ -601,20 +601,6 @@ def _write_marker(folder: Path) -> None:
     os.replace(tmp, folder / MARKER)
 
 
-def link_tree(src: Path, dst: Path) -> bool:
-    """Hard-link every file of the folder `src` into `dst` (a folder of a previous build)."""
-    try:
-        for dirpath, _dirs, files in os.walk(src):
-            rel = Path(dirpath).relative_to(src)
-            (dst / rel).mkdir(parents=True, exist_ok=True)
-            for name in files:
-                os.link(Path(dirpath, name), dst / rel / name)
-        return True
-    except OSError:
-        shutil.rmtree(dst, ignore_errors=True)
-        return False
-
-
 def _link(src: Path, dst: Path) -> bool:
     try:
         os.link(src, dst)

@@ -10,7 +10,6 @@ the shortcuts rest on, and check that any other Python-Markdown release renders 
 from __future__ import annotations
 
 import ast
-import importlib.metadata
 import random
 import re
 import threading
@@ -326,19 +325,6 @@ def test_no_dependency_has_an_upper_version_cap():
     ]
     for requirement in requirements:
         assert "<" not in requirement and "~=" not in requirement, requirement
-
-
-def test_version_is_derived_from_the_package_files_and_the_libraries(tmp_path):
-    version = markup.VERSION
-    for library in ("markdown", "nh3", "pygments"):
-        assert importlib.metadata.version(library) in version.split("-")
-    copy = tmp_path / "markup"
-    copy.mkdir()
-    for path in PACKAGE.glob("*.py"):
-        (copy / path.name).write_bytes(path.read_bytes())
-    assert markup.version(copy) == version
-    (copy / "text.py").write_bytes((copy / "text.py").read_bytes() + b"\n# changed\n")
-    assert markup.version(copy) != version
 
 
 def test_renders_in_parallel_threads_share_no_state():

@@ -6,7 +6,7 @@ part of Haven's, so any change to the code that makes a value changes the keys o
 
 | key | covers | keeps |
 |---|---|---|
-| `code()` | Haven's source (every `haven/**/*.py`) and the versions of jinja2, markdown, nh3, pygments, pyyaml | the store's schema: another code version starts an empty store |
+| `code()` | Haven's source (every `haven/**/*.py`), the versions of jinja2, markdown, nh3, pygments, pyyaml, and Unicode's | the store's schema: another code version starts an empty store |
 | `document_key` (haven/sources/discover.py) | source path, sha256 of its bytes, and what validation reads of site.yaml (time zone, size limit, content notes) | parsed front matter and body (table `doc`) |
 | file stats (haven/sources/discover.py) | size, modification and change times, inode | a source is not read again while its stat is the same |
 | `body_key` | `code()`, source path, body line, sha256 of the file | a rendered body (table `body`) |
@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -53,6 +54,8 @@ def code() -> str:
         h.update(path.relative_to(_PACKAGE).as_posix().encode() + b"\0" + path.read_bytes())
     for name, version in installed_versions(_LIBRARIES).items():
         h.update(f"{name}={version}\0".encode())
+    # Unicode's tables (Python's own) decide heading ids, slugs and what counts as a word.
+    h.update(f"unicode={unicodedata.unidata_version}\0".encode())
     return h.hexdigest()
 
 
